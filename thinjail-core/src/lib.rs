@@ -1,0 +1,8 @@
+//! The VNET + thin jail recipe as types: release, template, skeleton, nullfs mounts and VNET jails,
+//! composed into plans that create, start, stop, update and destroy thin jails.
+//!
+//! ```
+//! assert_eq!(thinjail_core::abi::SF_IMMUTABLE, 0x0002_0000);
+//! ```
+
+pub mod abi;
