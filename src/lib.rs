@@ -8,6 +8,7 @@
 //! | [`zfs`] | `freebsd-zfs` | libzfs_core and zfs(8) |
 //! | [`netif`] | `freebsd-netif` | interface ioctls and the routing socket |
 //! | [`core`] | `thinjail-core` | the recipe as types and plans |
+//! | [`release`] | `thinjail-release` | release archives: MANIFEST, download, extraction, skeleton split |
 //!
 //! ```
 //! use thinjail::jail::JailFlags;
@@ -18,3 +19,4 @@ pub use freebsd_jail as jail;
 pub use freebsd_netif as netif;
 pub use freebsd_zfs as zfs;
 pub use thinjail_core as core;
+pub use thinjail_release as release;
