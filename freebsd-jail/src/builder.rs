@@ -98,6 +98,7 @@ pub struct JailParamsBuilder {
     jid: Option<i32>,
     name: Option<String>,
     path: Option<PathBuf>,
+    path_checked: bool,
     hostname: Option<String>,
     domainname: Option<String>,
     vnet: Option<Vnet>,
@@ -256,6 +257,14 @@ impl JailParamsBuilder {
     /// `path`: the jail root, an existing directory.
     pub fn path(mut self, path: impl Into<PathBuf>) -> Self {
         self.path = Some(path.into());
+        self.path_checked = true;
+        self
+    }
+    /// `path` without checking that the directory exists here (see
+    /// [`JailPath::new_unverified`]): for parameters rendered away from the jail host.
+    pub fn path_unverified(mut self, path: impl Into<PathBuf>) -> Self {
+        self.path = Some(path.into());
+        self.path_checked = false;
         self
     }
     /// `host.hostname`.
@@ -368,7 +377,11 @@ impl JailParamsBuilder {
             p.push(("name".into(), Value::Str(n.to_string())));
         }
         if let Some(path) = self.path {
-            let path = JailPath::new(path)?;
+            let path = if self.path_checked {
+                JailPath::new(path)?
+            } else {
+                JailPath::new_unverified(path)?
+            };
             p.push(("path".into(), Value::Str(path.as_str().to_string())));
         }
         if let Some(h) = self.hostname {

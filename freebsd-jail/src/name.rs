@@ -176,8 +176,21 @@ impl fmt::Display for Hostname {
 pub struct JailPath(PathBuf);
 
 impl JailPath {
-    /// Validates `path`.
+    /// Validates `path`, including that it is an existing directory.
     pub fn new(path: impl AsRef<Path>) -> Result<JailPath> {
+        let p = Self::new_unverified(path)?;
+        let bad = |r: String| Err(Error::invalid("path", format!("{}: {r}", p.0.display())));
+        match std::fs::metadata(&p.0) {
+            Ok(m) if m.is_dir() => Ok(p),
+            Ok(_) => bad("not a directory".into()),
+            Err(e) => bad(e.to_string()),
+        }
+    }
+
+    /// Validates the syntax only (absolute, UTF-8, no NUL, shorter than `MAXPATHLEN`), for
+    /// parameters built away from the jail host (plans, dry runs); the kernel then reports a
+    /// missing directory as `ENOENT`/`ENOTDIR`.
+    pub fn new_unverified(path: impl AsRef<Path>) -> Result<JailPath> {
         let path = path.as_ref();
         let bad = |r: String| Err(Error::invalid("path", format!("{}: {r}", path.display())));
         let Some(s) = path.to_str() else {
@@ -192,11 +205,7 @@ impl JailPath {
         if s.contains('\0') {
             return bad("contains a NUL byte".into());
         }
-        match std::fs::metadata(path) {
-            Ok(m) if m.is_dir() => Ok(JailPath(path.to_path_buf())),
-            Ok(_) => bad("not a directory".into()),
-            Err(e) => bad(e.to_string()),
-        }
+        Ok(JailPath(path.to_path_buf()))
     }
 
     /// The path.
@@ -351,7 +360,10 @@ mod tests {
         std::fs::write(&f, b"x").unwrap();
         assert!(reason(JailPath::new(&f)).contains("not a directory"));
         let long = format!("/{}", "a".repeat(1100));
-        assert!(reason(JailPath::new(long)).contains("1023"));
+        assert!(reason(JailPath::new(&long)).contains("1023"));
+        assert!(reason(JailPath::new_unverified(&long)).contains("1023"));
+        assert!(JailPath::new_unverified("/jails/j253").is_ok());
+        assert!(reason(JailPath::new_unverified("jails")).contains("absolute"));
     }
 
     #[test]
