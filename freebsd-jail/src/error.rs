@@ -159,6 +159,18 @@ impl Error {
         match errno {
             libc::EEXIST => Error::Exists { jail, errmsg },
             libc::ENOENT if errmsg.contains("is dying") => Error::Dying { jail, errmsg },
+            // namei(9) on `path` fails without an errmsg; every jail lookup failure has one.
+            libc::ENOENT | libc::ENOTDIR
+                if (errmsg.is_empty() || errno == libc::ENOTDIR) && sent.contains(&"path") =>
+            {
+                Error::InvalidParameter {
+                    jail,
+                    op,
+                    param: Some("path".into()),
+                    errno,
+                    errmsg,
+                }
+            }
             libc::ENOENT => Error::NotFound {
                 jail,
                 errno,
@@ -341,6 +353,17 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(e.to_string().contains("invalid parameter ip4.addr"), "{e}");
+        let e = Error::from_kernel("jail_set", j(), libc::ENOENT, "", &sent);
+        match &e {
+            Error::InvalidParameter { param, errno, .. } => {
+                assert_eq!((param.as_deref(), *errno), (Some("path"), libc::ENOENT))
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = Error::from_kernel("jail_set", j(), libc::ENOTDIR, "", &sent);
+        assert!(matches!(e, Error::InvalidParameter { .. }));
+        let e = Error::from_kernel("jail_get", j(), libc::ENOENT, "", &["name"]);
+        assert!(matches!(e, Error::NotFound { .. }));
         let e = Error::from_kernel("jail_set", j(), libc::EAGAIN, "", &sent);
         assert!(matches!(
             e,

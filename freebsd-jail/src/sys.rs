@@ -461,6 +461,12 @@ pub fn param_type(name: &str) -> Result<ParamType> {
     Err(unknown())
 }
 
+/// Converts a textual value (as in `jail.conf(5)`) for parameter `name` into a [`Value`] of the
+/// type the kernel declares for it ([`param_type`] + [`ParamType::parse_value`]).
+pub fn param_from_text(name: &str, text: &str) -> Result<Value> {
+    param_type(name)?.parse_value(name, text)
+}
+
 /// Reads an `int` sysctl by name; `Ok(None)` if it does not exist.
 pub(crate) fn sysctl_int(name: &str) -> Result<Option<i32>> {
     let c = CString::new(name).map_err(|_| Error::invalid(name, "NUL in sysctl name"))?;
