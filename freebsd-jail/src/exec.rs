@@ -196,13 +196,71 @@ impl ExecPlan {
     }
 }
 
+/// Prepares `cmd` to run inside the jail of `plan`, attaching with `attach` (`jail_attach(2)`
+/// on FreeBSD; tests on other systems pass a stand-in).
+#[cfg_attr(not(any(target_os = "freebsd", test)), allow(dead_code))]
+pub(crate) fn install(
+    cmd: &mut std::process::Command,
+    plan: &ExecPlan,
+    attach: fn(libc::c_int) -> libc::c_int,
+) -> Result<()> {
+    use std::os::unix::process::CommandExt as _;
+    use std::process::Stdio;
+
+    let steps = plan.child_steps()?;
+    if let Some(env) = &plan.env {
+        cmd.env_clear();
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    }
+    if let Some(path) = &plan.consolelog {
+        let f = open_consolelog(path)?;
+        let f2 = f.try_clone().map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        cmd.stdout(Stdio::from(f)).stderr(Stdio::from(f2));
+    }
+    let hook = move || -> std::io::Result<()> {
+        // Only async-signal-safe system calls below: no allocation, no locks, no I/O.
+        if attach(steps.jid) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        if let Some((uid, gid, groups)) = &steps.creds {
+            // SAFETY: setgroups(2) reads `groups.len()` gids from a live Vec allocated before
+            // fork.
+            if unsafe { libc::setgroups(groups.len() as _, groups.as_ptr()) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // SAFETY: setgid(2) takes a plain gid.
+            if unsafe { libc::setgid(*gid) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // SAFETY: setuid(2) takes a plain uid.
+            if unsafe { libc::setuid(*uid) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        if let Some(cwd) = &steps.cwd {
+            // SAFETY: chdir(2) reads a NUL-terminated path from a CString allocated before fork.
+            if unsafe { libc::chdir(cwd.as_ptr()) } != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: the hook runs between fork and exec and only calls async-signal-safe functions
+    // (jail_attach, setgroups, setgid, setuid, chdir) on data allocated before fork; it does not
+    // allocate, lock or log.
+    unsafe { cmd.pre_exec(hook) };
+    Ok(())
+}
+
 #[cfg(target_os = "freebsd")]
 mod freebsd {
-    use std::os::unix::process::CommandExt as _;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
 
-    use super::{ExecPlan, open_consolelog};
-    use crate::error::{Error, Result};
+    use super::{ExecPlan, install};
+    use crate::error::Result;
 
     /// Runs a [`Command`] inside a jail: attach in the forked child, then exec.
     pub trait JailCommandExt {
@@ -216,56 +274,14 @@ mod freebsd {
         fn jail_exec(&mut self, plan: &ExecPlan) -> Result<&mut Self>;
     }
 
+    fn jail_attach(jid: libc::c_int) -> libc::c_int {
+        // SAFETY: jail_attach(2) takes a plain int and touches no caller memory.
+        unsafe { libc::jail_attach(jid) }
+    }
+
     impl JailCommandExt for Command {
         fn jail_exec(&mut self, plan: &ExecPlan) -> Result<&mut Command> {
-            let steps = plan.child_steps()?;
-            if let Some(env) = &plan.env {
-                self.env_clear();
-                self.envs(env.iter().map(|(k, v)| (k, v)));
-            }
-            if let Some(path) = &plan.consolelog {
-                let f = open_consolelog(path)?;
-                let f2 = f.try_clone().map_err(|source| Error::Io {
-                    path: path.clone(),
-                    source,
-                })?;
-                self.stdout(Stdio::from(f)).stderr(Stdio::from(f2));
-            }
-            let hook = move || -> std::io::Result<()> {
-                // Only async-signal-safe system calls below: no allocation, no locks, no I/O.
-                // SAFETY: jail_attach(2) takes a plain int.
-                if unsafe { libc::jail_attach(steps.jid) } != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if let Some((uid, gid, groups)) = &steps.creds {
-                    // SAFETY: setgroups(2) reads `groups.len()` gids from a live Vec allocated
-                    // before fork.
-                    if unsafe { libc::setgroups(groups.len() as libc::c_int, groups.as_ptr()) } != 0
-                    {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    // SAFETY: setgid(2) takes a plain gid.
-                    if unsafe { libc::setgid(*gid) } != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    // SAFETY: setuid(2) takes a plain uid.
-                    if unsafe { libc::setuid(*uid) } != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                if let Some(cwd) = &steps.cwd {
-                    // SAFETY: chdir(2) reads a NUL-terminated path from a CString allocated
-                    // before fork.
-                    if unsafe { libc::chdir(cwd.as_ptr()) } != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                }
-                Ok(())
-            };
-            // SAFETY: the hook runs between fork and exec and only calls async-signal-safe
-            // functions (jail_attach, setgroups, setgid, setuid, chdir) on data allocated
-            // before fork; it does not allocate, lock or log.
-            unsafe { self.pre_exec(hook) };
+            install(self, plan, jail_attach)?;
             Ok(self)
         }
     }
@@ -346,6 +362,81 @@ mod tests {
                 .plan()
                 .is_err()
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    fn no_attach(_jid: libc::c_int) -> libc::c_int {
+        0
+    }
+
+    #[cfg(target_os = "linux")]
+    fn failing_attach(_jid: libc::c_int) -> libc::c_int {
+        // SAFETY: __errno_location() returns this thread's errno slot (Linux libc).
+        unsafe { *libc::__errno_location() = libc::EINVAL };
+        -1
+    }
+
+    /// The child side of the hook, with a stand-in for jail_attach: clean environment, cwd,
+    /// credentials and console log as a real run would apply them.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn hook_applies_env_cwd_creds_and_log() {
+        // SAFETY: geteuid(2) has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            eprintln!("skipping hook_applies_env_cwd_creds_and_log: needs root for setuid");
+            return;
+        }
+        let r = tempfile::tempdir().unwrap();
+        std::fs::create_dir(r.path().join("etc")).unwrap();
+        let home = r.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::write(
+            r.path().join("etc/passwd"),
+            format!(
+                "nobody:*:65534:65534:Unprivileged:{}:/bin/sh\n",
+                home.display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(r.path().join("etc/group"), "extra:*:4242:nobody\n").unwrap();
+        let log = r.path().join("console.log");
+        let plan = JailExec::new(1, r.path())
+            .clean(true)
+            .user(UserSpec::Name("nobody".into()))
+            .term(None)
+            .consolelog(&log)
+            .plan()
+            .unwrap();
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.args(["-c", "echo \"$(id -u) $(id -g) $(id -G) $(pwd) $USER $HOME $PATH ${TERM-unset}\"; env | wc -l"]);
+        install(&mut cmd, &plan, no_attach).unwrap();
+        let status = cmd.status().unwrap();
+        assert!(status.success());
+        let out = std::fs::read_to_string(&log).unwrap();
+        let h = home.display();
+        assert_eq!(
+            out.lines().next().unwrap(),
+            format!("65534 65534 65534 4242 {h} nobody {h} {CLEAN_PATH} unset")
+        );
+        // PATH, USER, HOME, SHELL (+ PWD/SHLVL/_ that sh itself adds): nothing inherited.
+        let n: usize = out.lines().nth(1).unwrap().trim().parse().unwrap();
+        assert!(n <= 7, "{out}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn failing_attach_fails_the_spawn() {
+        let empty = tempfile::tempdir().unwrap();
+        let plan = JailExec::new(5, empty.path()).plan().unwrap();
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.args(["-c", "exit 0"]);
+        install(&mut cmd, &plan, failing_attach).unwrap();
+        let e = cmd.status().unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
+        let mut ok = std::process::Command::new("/bin/sh");
+        ok.args(["-c", "exit 0"]);
+        install(&mut ok, &plan, no_attach).unwrap();
+        assert!(ok.status().unwrap().success());
     }
 
     #[test]
