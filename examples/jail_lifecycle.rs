@@ -106,7 +106,19 @@ fn run(dir: &Path, params: &JailParams) -> Result<(), Box<dyn std::error::Error>
         std::fs::copy("/rescue/sh", dir.join("rescue-sh"))?;
         ("/rescue-sh".to_string(), "sh")
     };
-    let jail = fj::create(params)?;
+    let cleanup = || -> std::io::Result<()> {
+        if sh == "/rescue-sh" {
+            std::fs::remove_file(dir.join("rescue-sh"))?;
+        }
+        Ok(())
+    };
+    let jail = match fj::create(params) {
+        Ok(j) => j,
+        Err(e) => {
+            cleanup()?;
+            return Err(e.into());
+        }
+    };
     println!(
         "created jail {} ({}), jid {}",
         jail.name(),
@@ -133,6 +145,7 @@ fn run(dir: &Path, params: &JailParams) -> Result<(), Box<dyn std::error::Error>
     let jid = jail.jid();
     jail.remove()?;
     println!("removed jail {jid}");
+    cleanup()?;
     result
 }
 
