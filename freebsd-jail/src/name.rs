@@ -22,8 +22,9 @@ pub const JAIL_MAX: i32 = 999_999;
 /// - dots separate hierarchy levels: `"web.db"` names jail `db` inside jail `web` (which must
 ///   exist); so no empty component (no leading, trailing or doubled dot);
 /// - if the last component is all digits, a create without an explicit `jid` uses that number as
-///   the jid ([`JailName::implied_jid`]); it must then be a valid jid (1..=2147483647), and a
-///   builder given both a different `jid` and such a name is rejected.
+///   the jid ([`JailName::implied_jid`]); the kernel only accepts a numeric name that equals the
+///   jid in normal form ("name cannot be numeric (unless it is the jid)"), so it must be
+///   1..=2147483647 without leading zero, and a builder given a different `jid` rejects it.
 ///
 /// ```
 /// use freebsd_jail::JailName;
@@ -56,8 +57,13 @@ impl JailName {
         let last = name.rsplit('.').next().unwrap_or(&name);
         if last.bytes().all(|b| b.is_ascii_digit()) {
             match last.parse::<i32>() {
-                Ok(n) if n > 0 => {}
-                _ => return bad("an all-digit name is used as the jid and must be 1..=2147483647"),
+                Ok(n) if n > 0 && !last.starts_with('0') => {}
+                _ => {
+                    return bad(
+                        "an all-digit name must be the jid in normal form (1..=2147483647, \
+                         no leading zero)",
+                    );
+                }
             }
         }
         Ok(JailName(name))
@@ -329,6 +335,8 @@ mod tests {
             assert!(reason(JailName::new(bad)).contains("component"), "{bad}");
         }
         assert!(reason(JailName::new("0")).contains("jid"));
+        assert!(reason(JailName::new("007")).contains("leading zero"));
+        assert!(reason(JailName::new("web.01")).contains("leading zero"));
         assert!(reason(JailName::new("99999999999")).contains("jid"));
         assert_eq!(JailName::new("web.12").unwrap().implied_jid(), Some(12));
         assert_eq!(JailName::new("web").unwrap().implied_jid(), None);
