@@ -5,9 +5,15 @@ bitflags::bitflags! {
     ///
     /// Each flag maps to one boolean parameter ([`Allow::param_names`]). Booleans are sent by
     /// presence: a set flag sends `allow.X`, a flag explicitly denied sends `allow.noX` (the
-    /// kernel ignores any value, so `allow.X=0` would *set* it). The `allow.mount.<fs>` flags
-    /// only exist while that file system's module is loaded (otherwise the kernel answers
-    /// `EINVAL` "unknown parameter"); any other `allow.*` parameter goes through
+    /// kernel ignores any value, so `allow.X=0` would *set* it).
+    ///
+    /// `SET_HOSTNAME` … `SUSER` are the kernel's static list (`pr_flag_allow` in
+    /// `kern_jail.c`). The others are registered at run time by a subsystem or module: the
+    /// `allow.mount.<fs>` flags while that file system is loaded, `allow.nfsd` with the NFS
+    /// server, `allow.extattr`/`adjtime`/`settime`/`routing` on kernels that have them (recent
+    /// 13.x/14.x; the exact releases are not verified here). A kernel without one answers
+    /// `EINVAL` "unknown parameter: allow.X", which [`Error::InvalidParameter`](crate::Error)
+    /// names. Any other `allow.*` parameter goes through
     /// [`JailParamsBuilder::param`](crate::JailParamsBuilder::param).
     ///
     /// ```
