@@ -146,6 +146,26 @@ impl Allow {
         NAMES.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
     }
 
+    /// Collects the flags whose boolean value is true from decoded `jail_get(2)` results
+    /// (`("allow.mlock", Value::Bool(true))`, …); other parameters are ignored.
+    ///
+    /// ```
+    /// use freebsd_jail::{Allow, Value};
+    /// let got = vec![
+    ///     ("allow.mlock".to_string(), Value::Bool(true)),
+    ///     ("allow.mount.zfs".to_string(), Value::Bool(false)),
+    ///     ("jid".to_string(), Value::Int(3)),
+    /// ];
+    /// assert_eq!(Allow::from_values(&got), Allow::MLOCK);
+    /// ```
+    pub fn from_values(values: &[(String, crate::Value)]) -> Allow {
+        values
+            .iter()
+            .filter(|(_, v)| *v == crate::Value::Bool(true))
+            .filter_map(|(n, _)| Allow::from_param_name(n))
+            .fold(Allow::empty(), |a, f| a | f)
+    }
+
     /// The flag for an `allow.mount.<fs>` file system name (`"zfs"`).
     ///
     /// ```

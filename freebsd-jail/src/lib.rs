@@ -69,6 +69,6 @@ pub use passwd::{
 };
 #[cfg(target_os = "freebsd")]
 pub use sys::{
-    Jail, Jails, attach, create, create_and_attach, get, get_dying, get_params, jails,
+    Jail, Jails, attach, create, create_and_attach, get, get_allow, get_dying, get_params, jails,
     jails_including_dying, param_from_text, param_type, remove, set, update,
 };

@@ -2,6 +2,7 @@
 
 use std::ffi::CString;
 
+use crate::allow::Allow;
 use crate::builder::JailParams;
 use crate::codec::{GetRequest, IoVecList, JailInfo, JailKey, info_params};
 use crate::error::{Error, JailRef, Result};
@@ -225,6 +226,19 @@ pub fn get_params(
     let mut req = GetRequest::new(key.into(), params)?;
     let jid = jail_get(&mut req, flags & JailFlags::GET_MASK)?;
     Ok((jid, req.decode()?))
+}
+
+/// Reads which of the `which` permissions a jail has (`jail_get(2)` of each `allow.*`
+/// parameter). Ask only for flags the running kernel knows (see [`Allow`]).
+pub fn get_allow(key: impl Into<JailKey>, which: Allow) -> Result<Allow> {
+    let bool_t = ParamType::scalar(Kind::Bool);
+    let params: Vec<(&str, ParamType)> = which
+        .param_names()
+        .into_iter()
+        .map(|n| (n, bool_t))
+        .collect();
+    let (_, values) = get_params(key, &params, JailFlags::empty())?;
+    Ok(Allow::from_values(&values))
 }
 
 /// Iterator over all jails visible to the caller, in jid order, using `lastjid`.
