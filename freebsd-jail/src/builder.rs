@@ -170,6 +170,7 @@ impl JailParams {
             l.push(n, v)?;
         }
         l.push_errmsg();
+        l.check_size()?;
         Ok(l)
     }
 
@@ -614,6 +615,18 @@ mod tests {
             invalid_param(b().param("x", Value::Str("a\0b".into())).build()),
             "x"
         );
+    }
+
+    #[test]
+    fn oversized_requests_are_refused_before_the_call() {
+        let p = JailParams::builder()
+            .param("x.blob", Value::Raw(vec![1; 70 * 1024]))
+            .build()
+            .unwrap();
+        match p.to_iovecs() {
+            Err(Error::Invalid { reason, .. }) => assert!(reason.contains("65536"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -19,6 +19,10 @@ use crate::param::{Kind, ParamType, Value};
 /// Size of the `errmsg` buffer (libjail's `JAIL_ERRMSGLEN`).
 pub const JAIL_ERRMSGLEN: usize = 1024;
 
+/// `VFS_MOUNTARG_SIZE_MAX` (`vfs_mount.c`): the kernel's limit on the total size of all names
+/// and values of one `jail_set(2)`/`jail_get(2)`/`nmount(2)` call (`EINVAL` beyond it).
+pub const MAX_ARGS_SIZE: usize = 64 * 1024;
+
 /// Elements reserved for address arrays in `jail_get(2)` results: the kernel default of
 /// `security.jail.jail_max_af_ips` (255).
 pub const MAX_AF_IPS: usize = 255;
@@ -99,6 +103,28 @@ impl IoVecList {
         self.lens.push(JAIL_ERRMSGLEN);
         self.values
             .push(Some(vec![0u8; JAIL_ERRMSGLEN].into_boxed_slice()));
+    }
+
+    /// Total bytes of all names (NUL included) and values, as the kernel counts them against
+    /// [`MAX_ARGS_SIZE`].
+    pub fn wire_size(&self) -> usize {
+        self.names
+            .iter()
+            .map(|n| n.as_bytes_with_nul().len())
+            .sum::<usize>()
+            + self.lens.iter().sum::<usize>()
+    }
+
+    /// Fails with [`Error::Invalid`] if the list exceeds the kernel's [`MAX_ARGS_SIZE`].
+    pub fn check_size(&self) -> Result<()> {
+        let n = self.wire_size();
+        if n > MAX_ARGS_SIZE {
+            return Err(Error::invalid(
+                "(all parameters)",
+                format!("{n} bytes exceed the kernel's limit of {MAX_ARGS_SIZE}"),
+            ));
+        }
+        Ok(())
     }
 
     /// The parameter names, in order (booleans under the name actually sent).
@@ -336,6 +362,7 @@ impl GetRequest {
             list.push_buffer(name, len)?;
         }
         list.push_errmsg();
+        list.check_size()?;
         Ok(GetRequest {
             key,
             params: out,

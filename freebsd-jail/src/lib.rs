@@ -48,7 +48,8 @@ mod sys;
 pub use allow::{Allow, no_name};
 pub use builder::{IpMode, JailParams, JailParamsBuilder, Vnet};
 pub use codec::{
-    GetRequest, IoVecList, JAIL_ERRMSGLEN, JailInfo, JailKey, MAX_AF_IPS, info_params,
+    GetRequest, IoVecList, JAIL_ERRMSGLEN, JailInfo, JailKey, MAX_AF_IPS, MAX_ARGS_SIZE,
+    info_params,
 };
 pub use error::{Error, JailRef, Result, param_in_errmsg};
 #[cfg(target_os = "freebsd")]

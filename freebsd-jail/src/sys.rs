@@ -15,6 +15,7 @@ fn errno() -> i32 {
 
 /// Calls `jail_set(2)` with `list` and `flags`, mapping a failure with the kernel's errmsg.
 fn jail_set(list: &mut IoVecList, flags: JailFlags, jail: JailRef) -> Result<i32> {
+    list.check_size()?;
     let (rc, err) = list.with_iovecs(|iov| {
         // SAFETY: jail_set(2) reads iov.len() iovecs, each pointing at a live buffer owned by
         // `list` (names NUL-terminated, values of iov_len bytes or NULL/0); it writes only into

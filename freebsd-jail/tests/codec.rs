@@ -309,4 +309,5 @@ fn info_params_have_buffers_of_the_kernel_sizes() {
     assert_eq!(len("ip6.addr"), 255 * 16);
     assert_eq!(len("errmsg"), 1024);
     assert_eq!(wire.len(), info_params().len() + 1);
+    assert!(req.iovecs().wire_size() < freebsd_jail::MAX_ARGS_SIZE);
 }
