@@ -84,6 +84,36 @@ impl Value {
         })
     }
 
+    /// The text form `jls(8)`/`jail.conf(5)` use (libjail's `jailparam_export()`): booleans
+    /// `true`/`false`, jailsys `disable`/`new`/`inherit`, arrays comma-separated, raw bytes as
+    /// hex. [`ParamType::parse_value`] reads it back.
+    ///
+    /// ```
+    /// use freebsd_jail::{JailSys, Value};
+    /// assert_eq!(Value::JailSys(JailSys::New).to_text(), "new");
+    /// assert_eq!(Value::Ip4(vec!["10.0.0.2".parse().unwrap(), "10.0.0.3".parse().unwrap()]).to_text(),
+    ///            "10.0.0.2,10.0.0.3");
+    /// ```
+    pub fn to_text(&self) -> String {
+        fn join<T: std::fmt::Display>(v: &[T]) -> String {
+            v.iter().map(T::to_string).collect::<Vec<_>>().join(",")
+        }
+        match self {
+            Value::Int(v) => v.to_string(),
+            Value::UInt(v) => v.to_string(),
+            Value::Long(v) | Value::Int64(v) => v.to_string(),
+            Value::ULong(v) | Value::UInt64(v) => v.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::JailSys(JailSys::Disable) => "disable".into(),
+            Value::JailSys(JailSys::New) => "new".into(),
+            Value::JailSys(JailSys::Inherit) => "inherit".into(),
+            Value::Str(s) => s.clone(),
+            Value::Ip4(a) => join(a),
+            Value::Ip6(a) => join(a),
+            Value::Raw(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
+        }
+    }
+
     /// Checks the value can be encoded: strings without NUL bytes.
     pub(crate) fn check(&self, name: &str) -> Result<()> {
         if let Value::Str(s) = self

@@ -178,6 +178,28 @@ proptest! {
         }
     }
 
+    /// The text form reads back to the same value (jail.conf / jls round trip).
+    #[test]
+    fn text_round_trips(v in value()) {
+        prop_assume!(!matches!(v, Value::Raw(_)));
+        let t = type_of(&v);
+        let back = t.parse_value("p", &v.to_text()).unwrap();
+        prop_assert_eq!(back, v);
+    }
+
+    /// Whatever JailName accepts fits the kernel's buffer and keeps its numeric rule.
+    #[test]
+    fn accepted_names_fit_the_kernel(name in "[a-z0-9.]{0,300}") {
+        if let Ok(n) = freebsd_jail::JailName::new(name.clone()) {
+            prop_assert!(!name.is_empty() && name.len() <= 255);
+            prop_assert!(!name.split('.').any(str::is_empty));
+            if let Some(j) = n.implied_jid() {
+                prop_assert!(j > 0);
+                prop_assert_eq!(j.to_string(), name.rsplit('.').next().unwrap());
+            }
+        }
+    }
+
     /// Builder output decodes back to the same parameters.
     #[test]
     fn builder_round_trips(
