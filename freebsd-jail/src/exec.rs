@@ -150,6 +150,32 @@ impl JailExec {
     }
 }
 
+/// Characters that make `jail(8)` run a command string through `/bin/sh -c` instead of
+/// splitting it on whitespace (`run_command` in `usr.sbin/jail/command.c`).
+pub const SHELL_CHARS: &str = "!\"$&'()*;<>?[\\]`{|}~";
+
+/// Turns a command string such as `exec.start = "/bin/sh /etc/rc"` into the argv `jail(8)`
+/// executes: `["/bin/sh", "-c", s]` if it contains any of [`SHELL_CHARS`], otherwise the
+/// whitespace-separated words (run with `execvp`). An empty or blank string gives an error.
+///
+/// ```
+/// use freebsd_jail::command_argv;
+/// assert_eq!(command_argv("/bin/sh /etc/rc").unwrap(), ["/bin/sh", "/etc/rc"]);
+/// assert_eq!(command_argv("echo $HOME").unwrap(), ["/bin/sh", "-c", "echo $HOME"]);
+/// ```
+pub fn command_argv(s: &str) -> Result<Vec<String>> {
+    if s.trim().is_empty() {
+        return Err(Error::invalid("command", "empty command"));
+    }
+    if s.contains('\0') {
+        return Err(Error::invalid("command", "contains a NUL byte"));
+    }
+    if s.chars().any(|c| SHELL_CHARS.contains(c)) {
+        return Ok(vec!["/bin/sh".into(), "-c".into(), s.into()]);
+    }
+    Ok(s.split_whitespace().map(str::to_string).collect())
+}
+
 /// Opens a console log the way `jail(8)` does for `exec.consolelog`:
 /// `O_WRONLY | O_CREAT | O_APPEND`, mode 0666 minus umask. Done in the parent.
 pub fn open_consolelog(path: &Path) -> Result<File> {
@@ -437,6 +463,20 @@ mod tests {
         ok.args(["-c", "exit 0"]);
         install(&mut ok, &plan, no_attach).unwrap();
         assert!(ok.status().unwrap().success());
+    }
+
+    #[test]
+    fn command_strings_like_jail8() {
+        assert_eq!(
+            command_argv("  /bin/sh   /etc/rc ").unwrap(),
+            ["/bin/sh", "/etc/rc"]
+        );
+        for special in SHELL_CHARS.chars() {
+            let cmd = format!("echo a{special}b");
+            assert_eq!(command_argv(&cmd).unwrap(), ["/bin/sh", "-c", cmd.as_str()]);
+        }
+        assert!(command_argv("   ").is_err());
+        assert!(command_argv("a\0b").is_err());
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub use codec::{
 pub use error::{Error, JailRef, Result, param_in_errmsg};
 #[cfg(target_os = "freebsd")]
 pub use exec::JailCommandExt;
-pub use exec::{CLEAN_PATH, Creds, ExecPlan, JailExec, open_consolelog};
+pub use exec::{CLEAN_PATH, Creds, ExecPlan, JailExec, SHELL_CHARS, command_argv, open_consolelog};
 pub use flags::{JailFlags, JailSys};
 pub use name::{
     Hostname, JAIL_MAX, JailName, JailPath, MAXHOSTNAMELEN, MAXPATHLEN, OSRELEASELEN,

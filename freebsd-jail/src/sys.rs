@@ -6,6 +6,7 @@ use crate::allow::Allow;
 use crate::builder::JailParams;
 use crate::codec::{GetRequest, IoVecList, JailInfo, JailKey, info_params};
 use crate::error::{Error, JailRef, Result};
+use crate::exec::JailExec;
 use crate::flags::JailFlags;
 use crate::param::{Described, Kind, ParamType, Value};
 
@@ -107,6 +108,12 @@ impl Jail {
         list.push_errmsg();
         check_update_list(&list)?;
         jail_set(&mut list, JailFlags::UPDATE, JailRef::Jid(self.jid)).map(|_| ())
+    }
+
+    /// A [`JailExec`] for running commands in this jail, its root read from the kernel
+    /// (`jail_get(2)` of `path`).
+    pub fn exec(&self) -> Result<JailExec> {
+        Ok(JailExec::new(self.jid, self.info()?.path))
     }
 
     /// Attaches the calling process to this jail (`jail_attach(2)`). See [`attach`].
