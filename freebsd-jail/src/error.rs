@@ -29,13 +29,18 @@ impl fmt::Display for JailRef {
     }
 }
 
-/// Formats the kernel's errmsg as a `: message` suffix, or nothing when it is empty.
+/// Formats the kernel's errmsg as a ` (message)` suffix, or nothing when it is empty.
 fn msg(errmsg: &str) -> String {
     if errmsg.is_empty() {
         String::new()
     } else {
         format!(" ({errmsg})")
     }
+}
+
+/// The kernel's errmsg, or `default` when it gave none.
+fn or<'a>(errmsg: &'a str, default: &'a str) -> &'a str {
+    if errmsg.is_empty() { default } else { errmsg }
 }
 
 /// An error from a jail operation: the jail concerned, the errno and the kernel's `errmsg`.
@@ -52,7 +57,7 @@ pub enum Error {
         reason: String,
     },
     /// The jail (jid or name) already exists (`EEXIST` from `jail_set(2)`).
-    #[error("{jail}: already exists{}", msg(errmsg))]
+    #[error("{jail}: {}", or(errmsg, "already exists"))]
     Exists {
         /// The jail concerned.
         jail: JailRef,
@@ -61,7 +66,7 @@ pub enum Error {
     },
     /// No such jail (`ENOENT` from `jail_set(2)`/`jail_get(2)`, `EINVAL` from
     /// `jail_remove(2)`/`jail_attach(2)`).
-    #[error("{jail}: not found{}", msg(errmsg))]
+    #[error("{jail}: {}", or(errmsg, "not found"))]
     NotFound {
         /// The jail concerned.
         jail: JailRef,
@@ -72,7 +77,7 @@ pub enum Error {
     },
     /// The jail exists but is being removed (`ENOENT` "… is dying"); retry with
     /// [`JailFlags::DYING`](crate::JailFlags::DYING) to see it.
-    #[error("{jail}: is dying{}", msg(errmsg))]
+    #[error("{jail}: {}", or(errmsg, "is dying"))]
     Dying {
         /// The jail concerned.
         jail: JailRef,
@@ -80,7 +85,7 @@ pub enum Error {
         errmsg: String,
     },
     /// The caller lacks the privilege or a limit was hit (`EPERM`).
-    #[error("{jail}: {op}: operation not permitted{}", msg(errmsg))]
+    #[error("{jail}: {op}: {}", or(errmsg, "operation not permitted"))]
     Permission {
         /// The jail concerned.
         jail: JailRef,
