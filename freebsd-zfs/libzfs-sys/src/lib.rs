@@ -11,8 +11,17 @@
 //! assert_eq!(libzfs_sys::NV_UNIQUE_NAME, 1);
 //! assert_eq!(libzfs_sys::LZC_DATSET_TYPE_ZFS, 2);
 //! ```
-#![allow(non_camel_case_types, non_upper_case_globals, non_snake_case, missing_docs)]
-#![allow(clippy::missing_safety_doc, clippy::useless_transmute, clippy::too_many_arguments)]
+#![allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    missing_docs
+)]
+#![allow(
+    clippy::missing_safety_doc,
+    clippy::useless_transmute,
+    clippy::too_many_arguments
+)]
 #![no_std]
 
 #[cfg(not(feature = "bindgen"))]
