@@ -236,7 +236,7 @@ pub fn classify(op: Op, dataset: &str, code: Option<i32>, stderr: &str) -> Error
     let has = |pats: &[&str]| pats.iter().any(|p| s.contains(p));
     let kind = if has(&["has dependent clones", "has children"]) {
         // Names follow the "use '-r' / '-R' to destroy the following datasets:" line.
-        let names = stderr
+        let mut names: Vec<String> = stderr
             .lines()
             .skip_while(|l| !l.contains("to destroy the following"))
             .skip(1)
@@ -244,6 +244,7 @@ pub fn classify(op: Op, dataset: &str, code: Option<i32>, stderr: &str) -> Error
             .filter(|l| !l.is_empty())
             .map(str::to_string)
             .collect();
+        names.sort();
         ErrorKind::HasDependants(names)
     } else if has(&["already exists", "dataset exists"]) {
         ErrorKind::Exists
@@ -258,6 +259,7 @@ pub fn classify(op: Op, dataset: &str, code: Option<i32>, stderr: &str) -> Error
         "leading slash",
         "trailing slash",
         "multiple '@'",
+        "delimiter",
         "missing '@'",
         "invalid dataset name",
         "must begin with a letter",
