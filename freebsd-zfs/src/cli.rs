@@ -1,8 +1,8 @@
 //! The zfs(8) backend.
 
 use crate::{
-    DatasetName, Error, ErrorKind, Op, Property, Props, Result, SnapshotFailure, SnapshotName, Zfs,
-    check_snapshot_set,
+    DatasetName, Error, ErrorKind, Op, PropValue, Property, Props, Result, SnapshotFailure,
+    SnapshotName, Zfs, check_snapshot_set,
 };
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -153,8 +153,15 @@ impl Cli {
         out.lines().filter(|l| !l.is_empty())
     }
 
-    /// Unmounts what zfs(8) mounted on create/clone when it has no `-u`.
-    fn undo_automount(&self, op: Op, name: &DatasetName) -> Result<()> {
+    /// Unmounts what zfs(8) mounted on create/clone when it has no `-u`. Skipped when the
+    /// properties already prevent the mount (`canmount` off/noauto, `mountpoint` none/legacy).
+    fn undo_automount(&self, op: Op, name: &DatasetName, props: &Props) -> Result<()> {
+        let no_mount = matches!(props.get("canmount"), Some(PropValue::U64(0 | 2)))
+            || matches!(props.get("mountpoint"),
+                Some(PropValue::String(m)) if m == "none" || m == "legacy");
+        if no_mount {
+            return Ok(());
+        }
         match self.run_retry(op, name.as_str(), &["unmount", name.as_str()]) {
             Err(e) if matches!(e.kind, ErrorKind::NotMounted | ErrorKind::InvalidArgument) => {
                 Ok(())
@@ -186,7 +193,7 @@ impl Cli {
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         self.run(Op::Create, name.as_str(), &argv)?;
         if !self.caps.create_no_mount {
-            self.undo_automount(Op::Create, name)?;
+            self.undo_automount(Op::Create, name, props)?;
         }
         Ok(())
     }
@@ -391,7 +398,7 @@ impl Zfs for Cli {
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         self.run(Op::Clone, target.as_str(), &argv)?;
         if !self.caps.clone_no_mount {
-            self.undo_automount(Op::Clone, target)?;
+            self.undo_automount(Op::Clone, target, props)?;
         }
         Ok(())
     }

@@ -114,6 +114,30 @@ pub trait Zfs {
     fn list_clones(&self, snap: &SnapshotName) -> Result<Vec<DatasetName>>;
 }
 
+/// The libzfs_core backend as a trait object, for code that is built with or without it
+/// (benchmarks, the CLI). Fails with [`ErrorKind::Unsupported`] in builds that do not link
+/// libzfs_core (Linux without `--features libzfs-sys/link`), and with
+/// [`ErrorKind::Unavailable`] when `/dev/zfs` cannot be opened.
+///
+/// ```
+/// match freebsd_zfs::lzc_backend() {
+///     Ok(_zfs) => println!("libzfs_core ready"),
+///     Err(e) => println!("no libzfs_core: {e}"),
+/// }
+/// ```
+pub fn lzc_backend() -> Result<Box<dyn Zfs + Send + Sync>> {
+    #[cfg(zfs_ffi)]
+    {
+        Ok(Box::new(Lzc::new()?))
+    }
+    #[cfg(not(zfs_ffi))]
+    {
+        Err(Error::new(Op::Init, "", ErrorKind::Unsupported).with_message(
+            "built without libzfs_core (it is linked on FreeBSD, or with --features libzfs-sys/link)",
+        ))
+    }
+}
+
 /// Checks a multi-snapshot request: non-empty, one pool, one snapshot per dataset.
 fn check_snapshot_set(op: Op, snaps: &[SnapshotName]) -> Result<()> {
     let all = || {
