@@ -618,12 +618,13 @@ mod mnt {
     }
 }
 
-#[cfg(all(test, not(target_os = "freebsd")))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
     /// On Linux without OpenZFS's kernel module there is no /dev/zfs: a clear error, no panic.
     #[test]
+    #[cfg(not(target_os = "freebsd"))]
     fn no_dev_zfs_is_a_clear_error() {
         if std::path::Path::new("/dev/zfs").exists() {
             eprintln!("skipped: /dev/zfs exists on this machine");
