@@ -149,7 +149,8 @@ impl fmt::Display for ErrorKind {
 
 /// A failed ZFS operation: what, on which dataset, and the errno or zfs(8) message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("zfs {op} '{dataset}': {kind}{}{}",
+#[error("zfs {op}{}: {kind}{}{}",
+    if dataset.is_empty() { String::new() } else { format!(" '{dataset}'") },
     errno.map(|e| format!(" (errno {e}: {})", std::io::Error::from_raw_os_error(e))).unwrap_or_default(),
     message.as_ref().map(|m| format!(": {m}")).unwrap_or_default())]
 pub struct Error {

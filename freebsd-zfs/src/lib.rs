@@ -163,3 +163,34 @@ fn check_snapshot_set(op: Op, snaps: &[SnapshotName]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lzc_backend_fails_cleanly_without_dev_zfs() {
+        if std::path::Path::new("/dev/zfs").exists() {
+            eprintln!("skipped: /dev/zfs exists on this machine");
+            return;
+        }
+        let Err(e) = lzc_backend() else {
+            panic!("libzfs_core initialised without /dev/zfs")
+        };
+        // Unsupported when not linked; Unavailable (ENOENT) when linked but no /dev/zfs.
+        if cfg!(zfs_ffi) {
+            assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
+        } else {
+            assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
+        }
+        assert_eq!(e.op, Op::Init);
+    }
+
+    #[test]
+    fn backends_are_thread_safe() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Cli>();
+        #[cfg(zfs_ffi)]
+        send_sync::<Lzc>();
+    }
+}
