@@ -3,8 +3,8 @@
 //! (what a user would otherwise script), side by side in one run.
 //!
 //! Needs a scratch pool named by `THINJAIL_TEST_ZPOOL` (zfs-fuse on Linux); without it the
-//! benchmark prints why and does nothing. Clones get `canmount=noauto` on every side, so no side
-//! pays for a mount. Each sample clones `iters` new datasets; they are destroyed outside the
+//! benchmark prints why and does nothing. Clones get `canmount=off` on every side, so no side
+//! pays for a mount (old zfs(8) mounts even `canmount=noauto` clones). Each sample clones `iters` new datasets; they are destroyed outside the
 //! timed region. `cargo bench -- --test` runs each side once.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -69,7 +69,7 @@ fn run(s: &Setup, tag: &str, iters: u64, clone_one: &dyn Fn(&DatasetName)) -> Du
 
 fn zfs_clone(c: &mut Criterion) {
     let Some(s) = setup() else { return };
-    let props = Props::new().canmount(CanMount::NoAuto);
+    let props = Props::new().canmount(CanMount::Off);
     let cli = Cli::new().unwrap();
     let mut g = c.benchmark_group("zfs_clone");
     g.sample_size(10)
@@ -79,7 +79,7 @@ fn zfs_clone(c: &mut Criterion) {
         b.iter_custom(|iters| {
             run(&s, "sh", iters, &|n| {
                 let cmd = format!(
-                    "zfs clone -o canmount=noauto '{}' '{}'",
+                    "zfs clone -o canmount=off '{}' '{}'",
                     s.snap.as_str(),
                     n.as_str()
                 );

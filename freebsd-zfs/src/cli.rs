@@ -154,9 +154,10 @@ impl Cli {
     }
 
     /// Unmounts what zfs(8) mounted on create/clone when it has no `-u`. Skipped when the
-    /// properties already prevent the mount (`canmount` off/noauto, `mountpoint` none/legacy).
+    /// properties already prevent the mount (`canmount=off`, `mountpoint` none/legacy); old
+    /// zfs(8) (zfs-fuse) does mount `canmount=noauto` clones.
     fn undo_automount(&self, op: Op, name: &DatasetName, props: &Props) -> Result<()> {
-        let no_mount = matches!(props.get("canmount"), Some(PropValue::U64(0 | 2)))
+        let no_mount = matches!(props.get("canmount"), Some(PropValue::U64(0)))
             || matches!(props.get("mountpoint"),
                 Some(PropValue::String(m)) if m == "none" || m == "legacy");
         if no_mount {
