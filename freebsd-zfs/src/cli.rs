@@ -297,6 +297,9 @@ pub fn classify(op: Op, dataset: &str, code: Option<i32>, stderr: &str) -> Error
         "bad numeric value",
         "must be an absolute path",
         "must be one of",
+        "property is set to",
+        "no mountpoint set",
+        "legacy",
         "invalid argument",
     ]) || code == Some(2)
     {

@@ -554,8 +554,16 @@ mod mnt {
                 ErrorKind::AlreadyMounted,
             ));
         }
-        let props = lzc.get_properties(name, &["mountpoint"])?;
-        let mp = props.first().map(|p| p.value.clone()).unwrap_or_default();
+        let props = lzc.get_properties(name, &["mountpoint", "canmount"])?;
+        let get = |k: &str| props.iter().find(|p| p.name == k).map(|p| p.value.clone());
+        if get("canmount").as_deref() == Some("off") {
+            // As zfs_is_mountable() in libzfs: canmount=off datasets are never mounted.
+            return Err(
+                Error::new(Op::Mount, name.as_str(), ErrorKind::InvalidArgument)
+                    .with_message("'canmount' property is set to 'off'"),
+            );
+        }
+        let mp = get("mountpoint").unwrap_or_default();
         if !mp.starts_with('/') {
             return Err(
                 Error::new(Op::Mount, name.as_str(), ErrorKind::InvalidArgument)

@@ -462,3 +462,25 @@ fn permission_denied() {
     assert_eq!((e.op, &e.kind), (Op::Create, &ErrorKind::Permission), "{e}");
     assert!(!s.zfs.exists(&s.ds("p")).unwrap());
 }
+
+#[test]
+fn canmount_off_is_not_mounted() {
+    let Some(s) = Scratch::new("cmoff") else {
+        return;
+    };
+    let z = &s.zfs;
+    let a = s.ds("a");
+    z.create(&a, &Props::new().canmount(CanMount::Off)).unwrap();
+    assert!(!z.is_mounted(&a).unwrap());
+    let e = z.mount(&a).unwrap_err();
+    assert_eq!(
+        (e.op, &e.kind),
+        (Op::Mount, &ErrorKind::InvalidArgument),
+        "{e}"
+    );
+    let none = s.ds("n");
+    z.create(&none, &Props::new().mountpoint("none")).unwrap();
+    assert!(!z.is_mounted(&none).unwrap());
+    let e = z.mount(&none).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidArgument, "{e}");
+}
