@@ -1,0 +1,753 @@
+//! The FreeBSD half: the ioctls, the routing socket, `getifaddrs(3)`, and the forked child that
+//! configures a jail's vnet.
+
+use std::ffi::CStr;
+use std::io;
+use std::mem::size_of;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+use crate::error::{Error, Op, Result};
+use crate::jailops::{ATTACH_INDEX, JailOps, OpKind, OpResult, RESULT_SIZE, RawOps};
+use crate::name::{IfName, JailPairNames};
+use crate::route::{RouteAction, RouteMessage};
+use crate::wire::{
+    self, BRDGADD, BRDGDEL, BRDGGIFS, IFF_UP, IfBReq, IfBifConf, IfDrv, IfReq, In6AliasReq,
+    In6IfReq, InAliasReq, SockaddrIn, SockaddrIn6, Wire,
+};
+use crate::{BridgeMember, Epair, Interface, mask_prefix};
+
+fn errno() -> i32 {
+    io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// `socket(2)` with `SOCK_CLOEXEC`; `Err(errno)`.
+fn socket(domain: i32, ty: i32) -> std::result::Result<OwnedFd, i32> {
+    // SAFETY: socket(2) takes no pointers; a non-negative return is a new descriptor we own.
+    let fd = unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(errno());
+    }
+    // SAFETY: `fd` was just returned by socket(2) and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `ioctl(2)` on `fd` with a pointer to `arg`; `Err(errno)`.
+fn ioctl<T>(fd: RawFd, req: u32, arg: &mut T) -> std::result::Result<(), i32> {
+    // SAFETY: ioctl(2) (netintro(4)): `req` encodes `size_of::<T>()` (the numbers are computed
+    // from the types with `iow`/`iowr`), so the kernel copies at most that many bytes from/to
+    // `arg`, which is a live, exclusive reference.
+    let r = unsafe { libc::ioctl(fd, libc::c_ulong::from(req), arg as *mut T) };
+    if r < 0 { Err(errno()) } else { Ok(()) }
+}
+
+/// A handle on the network stack (vnet) of the process that opened it.
+///
+/// A socket belongs to the vnet it was created in, and every ioctl on it acts there
+/// (FREEBSD-FACTS §3.8). `Netif::open()` on the host gives host-side control: creating epairs
+/// and bridges, moving interfaces into jails. Configuration *inside* a jail's vnet goes through
+/// [`Netif::configure_in_jail`], which forks a child that attaches to the jail first.
+///
+/// ```no_run
+/// use freebsd_netif::{IfName, Netif};
+/// let net = Netif::open()?;
+/// let pair = net.epair()?;
+/// let bridge = IfName::new("bridge0")?;
+/// net.bridge_add(&bridge, &pair.a)?;
+/// net.up(&pair.a)?;
+/// # Ok::<(), freebsd_netif::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Netif {
+    inet: OwnedFd,
+}
+
+impl Netif {
+    /// Opens the `AF_INET` datagram socket the ioctls go through (socket(2), netintro(4)).
+    pub fn open() -> Result<Netif> {
+        let inet = socket(libc::AF_INET, libc::SOCK_DGRAM).map_err(|e| Error::Sys {
+            name: "AF_INET".into(),
+            op: Op::Socket,
+            source: io::Error::from_raw_os_error(e),
+        })?;
+        Ok(Netif { inet })
+    }
+
+    fn fd(&self) -> RawFd {
+        self.inet.as_raw_fd()
+    }
+
+    fn ifreq(&self, req: u32, r: &mut IfReq, op: Op, name: &IfName) -> Result<()> {
+        ioctl(self.fd(), req, r).map_err(|e| Error::from_errno(op, name.as_str(), "", e))
+    }
+
+    /// Creates a cloned interface (`SIOCIFCREATE2`, ifconfig(8) `create`): `cloner` is a driver
+    /// name (`epair`, `bridge`, `vlan`…) for a kernel-chosen unit, or a full name (`bridge7`).
+    /// Returns the name the kernel gave it.
+    #[doc(alias = "SIOCIFCREATE2")]
+    pub fn create(&self, cloner: &IfName) -> Result<IfName> {
+        let mut r = IfReq::new(cloner);
+        self.ifreq(wire::SIOCIFCREATE2, &mut r, Op::Create, cloner)?;
+        IfName::from_bytes(r.name()).map_err(Error::from)
+    }
+
+    /// `ifconfig epair create` (if_epair(4)): the kernel picks the unit; returns both ends.
+    pub fn epair(&self) -> Result<Epair> {
+        let a = self.create(&IfName::literal("epair"))?;
+        match Epair::from_a_side(a.clone()) {
+            Some(p) => Ok(p),
+            None => {
+                // Not the epair cloner's answer (e.g. a renamed-on-create driver): undo.
+                let _ = self.destroy(&a);
+                Err(Error::InvalidInput {
+                    what: a.to_string(),
+                    reason: "the epair cloner returned a name not ending in 'a'".into(),
+                })
+            }
+        }
+    }
+
+    /// `ifconfig bridge create` (if_bridge(4)): returns the new bridge's name.
+    pub fn bridge(&self) -> Result<IfName> {
+        self.create(&IfName::literal("bridge"))
+    }
+
+    /// Destroys a cloned interface (`SIOCIFDESTROY`, ifconfig(8) `destroy`). For an epair, either
+    /// end destroys both, even if the other end is inside a jail.
+    #[doc(alias = "SIOCIFDESTROY")]
+    pub fn destroy(&self, name: &IfName) -> Result<()> {
+        let mut r = IfReq::new(name);
+        self.ifreq(wire::SIOCIFDESTROY, &mut r, Op::Destroy, name)
+    }
+
+    /// The interface flags (`SIOCGIFFLAGS`): `IFF_*` from `<net/if.h>`.
+    #[doc(alias = "SIOCGIFFLAGS")]
+    pub fn flags(&self, name: &IfName) -> Result<u32> {
+        let mut r = IfReq::new(name);
+        self.ifreq(wire::SIOCGIFFLAGS, &mut r, Op::GetFlags, name)?;
+        Ok(r.flags())
+    }
+
+    /// Sets the interface flags (`SIOCSIFFLAGS`); the kernel ignores `IFF_CANTCHANGE` bits.
+    #[doc(alias = "SIOCSIFFLAGS")]
+    pub fn set_flags(&self, name: &IfName, flags: u32) -> Result<()> {
+        let mut r = IfReq::new(name);
+        r.set_flags(flags);
+        self.ifreq(wire::SIOCSIFFLAGS, &mut r, Op::SetFlags, name)
+    }
+
+    /// `ifconfig <name> up`: reads the flags, sets `IFF_UP`, writes them back.
+    pub fn up(&self, name: &IfName) -> Result<()> {
+        let f = self.flags(name)?;
+        self.set_flags(name, f | IFF_UP)
+    }
+
+    /// `ifconfig <name> down`.
+    pub fn down(&self, name: &IfName) -> Result<()> {
+        let f = self.flags(name)?;
+        self.set_flags(name, f & !IFF_UP)
+    }
+
+    /// `ifconfig <name> description <text>` (`SIOCSIFDESCR`); an empty text clears it.
+    #[doc(alias = "SIOCSIFDESCR")]
+    pub fn set_description(&self, name: &IfName, descr: &str) -> Result<()> {
+        if descr.contains('\0') {
+            return Err(Error::InvalidInput {
+                what: format!("{name}: description"),
+                reason: "contains a NUL byte".into(),
+            });
+        }
+        let mut buf = descr.as_bytes().to_vec();
+        buf.push(0);
+        let mut r = IfReq::new(name);
+        if descr.is_empty() {
+            r.set_buffer(0, 0);
+        } else {
+            r.set_buffer(buf.len() as u64, buf.as_ptr() as u64);
+        }
+        self.ifreq(wire::SIOCSIFDESCR, &mut r, Op::SetDescription, name)
+    }
+
+    /// The description (`SIOCGIFDESCR`), `None` if there is none.
+    #[doc(alias = "SIOCGIFDESCR")]
+    pub fn description(&self, name: &IfName) -> Result<Option<String>> {
+        let mut cap = 64usize;
+        loop {
+            let mut buf = vec![0u8; cap];
+            let mut r = IfReq::new(name);
+            r.set_buffer(cap as u64, buf.as_mut_ptr() as u64);
+            match ioctl(self.fd(), wire::SIOCGIFDESCR, &mut r) {
+                Err(libc::ENOMSG) => return Ok(None),
+                Err(e) => return Err(Error::from_errno(Op::GetDescription, name.as_str(), "", e)),
+                Ok(()) => {}
+            }
+            let need = r.buffer_length() as usize;
+            if r.buffer() == 0 && need > cap {
+                // Too small: the kernel reported the length it needs.
+                cap = need;
+                continue;
+            }
+            let end = buf.iter().position(|&c| c == 0).unwrap_or(buf.len());
+            return Ok(Some(String::from_utf8_lossy(&buf[..end]).into_owned()));
+        }
+    }
+
+    /// `ifconfig <name> name <new>` (`SIOCSIFNAME`).
+    #[doc(alias = "SIOCSIFNAME")]
+    pub fn rename(&self, name: &IfName, new: &IfName) -> Result<()> {
+        let newbuf = new.to_c_array();
+        let mut r = IfReq::new(name);
+        r.set_data(newbuf.as_ptr() as u64);
+        ioctl(self.fd(), wire::SIOCSIFNAME, &mut r).map_err(|e| match e {
+            libc::EEXIST => Error::Exists {
+                name: new.to_string(),
+                op: Op::Rename,
+            },
+            e => Error::from_errno(Op::Rename, name.as_str(), "", e),
+        })
+    }
+
+    fn drvspec(
+        &self,
+        req: u32,
+        bridge: &IfName,
+        cmd: u64,
+        len: usize,
+        data: u64,
+    ) -> Result<(), i32> {
+        let mut d = IfDrv::new(bridge, cmd, len, data);
+        ioctl(self.fd(), req, &mut d)
+    }
+
+    /// `ifconfig <bridge> addm <member>` (`SIOCSDRVSPEC` + `BRDGADD`, if_bridge(4)).
+    #[doc(alias = "BRDGADD")]
+    pub fn bridge_add(&self, bridge: &IfName, member: &IfName) -> Result<()> {
+        let mut req = IfBReq::new(member);
+        let p = &mut req as *mut IfBReq as u64;
+        self.drvspec(wire::SIOCSDRVSPEC, bridge, BRDGADD, size_of::<IfBReq>(), p)
+            .map_err(|e| Error::bridge(Op::BridgeAdd, bridge.as_str(), member.as_str(), e))
+    }
+
+    /// `ifconfig <bridge> deletem <member>` (`SIOCSDRVSPEC` + `BRDGDEL`).
+    #[doc(alias = "BRDGDEL")]
+    pub fn bridge_delete(&self, bridge: &IfName, member: &IfName) -> Result<()> {
+        let mut req = IfBReq::new(member);
+        let p = &mut req as *mut IfBReq as u64;
+        self.drvspec(wire::SIOCSDRVSPEC, bridge, BRDGDEL, size_of::<IfBReq>(), p)
+            .map_err(|e| Error::bridge(Op::BridgeDelete, bridge.as_str(), member.as_str(), e))
+    }
+
+    /// The bridge's members (`SIOCGDRVSPEC` + `BRDGGIFS`), span ports included.
+    #[doc(alias = "BRDGGIFS")]
+    pub fn bridge_members(&self, bridge: &IfName) -> Result<Vec<BridgeMember>> {
+        let map = |e| Error::bridge(Op::BridgeMembers, bridge.as_str(), "", e);
+        loop {
+            // Ask for the size (ifbic_len 0), then fetch with some slack for members added
+            // in between; retry if the answer filled the buffer.
+            let mut conf = IfBifConf::default();
+            let p = &mut conf as *mut IfBifConf as u64;
+            self.drvspec(
+                wire::SIOCGDRVSPEC,
+                bridge,
+                BRDGGIFS,
+                size_of::<IfBifConf>(),
+                p,
+            )
+            .map_err(map)?;
+            let n = conf.ifbic_len as usize / size_of::<IfBReq>() + 4;
+            let mut reqs = vec![IfBReq::default(); n];
+            let mut conf = IfBifConf {
+                ifbic_len: (n * size_of::<IfBReq>()) as u32,
+                _pad: 0,
+                ifbic_buf: reqs.as_mut_ptr() as u64,
+            };
+            let p = &mut conf as *mut IfBifConf as u64;
+            self.drvspec(
+                wire::SIOCGDRVSPEC,
+                bridge,
+                BRDGGIFS,
+                size_of::<IfBifConf>(),
+                p,
+            )
+            .map_err(map)?;
+            let got = conf.ifbic_len as usize / size_of::<IfBReq>();
+            if got >= n {
+                continue;
+            }
+            return reqs[..got]
+                .iter()
+                .map(|r| {
+                    Ok(BridgeMember {
+                        name: IfName::from_bytes(r.name())?,
+                        flags: r.ifbr_ifsflags,
+                    })
+                })
+                .collect();
+        }
+    }
+
+    /// `ifconfig <name> vnet <jid>` (`SIOCSIFVNET`): moves the interface into the vnet of jail
+    /// `jid`. Must be called on a handle opened on the host (parent) vnet.
+    #[doc(alias = "SIOCSIFVNET")]
+    pub fn move_to_jail(&self, name: &IfName, jid: i32) -> Result<()> {
+        let mut r = IfReq::new(name);
+        r.set_jid(jid);
+        ioctl(self.fd(), wire::SIOCSIFVNET, &mut r)
+            .map_err(|e| vnet_error(Op::MoveToJail, name, jid, e))
+    }
+
+    /// `ifconfig <name> -vnet <jid>` (`SIOCSIFRVNET`): takes the interface (named as inside the
+    /// jail) back into this vnet; returns its name here.
+    #[doc(alias = "SIOCSIFRVNET")]
+    pub fn take_back(&self, name: &IfName, jid: i32) -> Result<IfName> {
+        let mut r = IfReq::new(name);
+        r.set_jid(jid);
+        ioctl(self.fd(), wire::SIOCSIFRVNET, &mut r)
+            .map_err(|e| vnet_error(Op::TakeBack, name, jid, e))?;
+        IfName::from_bytes(r.name()).map_err(Error::from)
+    }
+
+    /// `ifconfig <name> inet <addr>/<prefix> alias` (`SIOCAIFADDR`) in this vnet.
+    #[doc(alias = "SIOCAIFADDR")]
+    pub fn add_inet(&self, name: &IfName, addr: Ipv4Net) -> Result<()> {
+        let mut r = InAliasReq::new(name, addr.addr(), addr.prefix_len());
+        ioctl(self.fd(), wire::SIOCAIFADDR, &mut r)
+            .map_err(|e| Error::from_errno(Op::AddAddress, name.as_str(), &addr.to_string(), e))
+    }
+
+    /// `ifconfig <name> inet <addr> -alias` (`SIOCDIFADDR`).
+    #[doc(alias = "SIOCDIFADDR")]
+    pub fn delete_inet(&self, name: &IfName, addr: Ipv4Addr) -> Result<()> {
+        let mut r = IfReq::new(name);
+        r.set_addr(SockaddrIn::new(addr));
+        ioctl(self.fd(), wire::SIOCDIFADDR, &mut r)
+            .map_err(|e| Error::from_errno(Op::DeleteAddress, name.as_str(), &addr.to_string(), e))
+    }
+
+    fn inet6(&self, name: &IfName, op: Op) -> Result<OwnedFd> {
+        socket(libc::AF_INET6, libc::SOCK_DGRAM).map_err(|e| Error::Sys {
+            name: name.to_string(),
+            op,
+            source: io::Error::from_raw_os_error(e),
+        })
+    }
+
+    /// `ifconfig <name> inet6 <addr>/<prefix> alias` (`SIOCAIFADDR_IN6` on an `AF_INET6` socket),
+    /// infinite lifetimes.
+    #[doc(alias = "SIOCAIFADDR_IN6")]
+    pub fn add_inet6(&self, name: &IfName, addr: Ipv6Net) -> Result<()> {
+        let s = self.inet6(name, Op::AddAddress)?;
+        let mut r = In6AliasReq::new(name, addr.addr(), addr.prefix_len());
+        ioctl(s.as_raw_fd(), wire::SIOCAIFADDR_IN6, &mut r)
+            .map_err(|e| Error::from_errno(Op::AddAddress, name.as_str(), &addr.to_string(), e))
+    }
+
+    /// `ifconfig <name> inet6 <addr> -alias` (`SIOCDIFADDR_IN6`).
+    #[doc(alias = "SIOCDIFADDR_IN6")]
+    pub fn delete_inet6(&self, name: &IfName, addr: Ipv6Addr) -> Result<()> {
+        let s = self.inet6(name, Op::DeleteAddress)?;
+        let mut r = In6IfReq::new(name, addr);
+        ioctl(s.as_raw_fd(), wire::SIOCDIFADDR_IN6, &mut r)
+            .map_err(|e| Error::from_errno(Op::DeleteAddress, name.as_str(), &addr.to_string(), e))
+    }
+
+    /// `route add default <gateway>` in this vnet (`RTM_ADD` on a `PF_ROUTE` socket, route(4)).
+    #[doc(alias = "RTM_ADD")]
+    pub fn add_default_route(&self, gateway: IpAddr) -> Result<()> {
+        route_write(RouteAction::Add, gateway)
+    }
+
+    /// `route delete default <gateway>` in this vnet (`RTM_DELETE`).
+    #[doc(alias = "RTM_DELETE")]
+    pub fn delete_default_route(&self, gateway: IpAddr) -> Result<()> {
+        route_write(RouteAction::Delete, gateway)
+    }
+
+    /// Every interface of this vnet with its IPv4/IPv6 addresses (`getifaddrs(3)`).
+    #[doc(alias = "getifaddrs")]
+    pub fn interfaces(&self) -> Result<Vec<Interface>> {
+        interfaces()
+    }
+
+    /// Runs `ops` inside the vnet of jail `jid`: forks; the child calls `jail_attach(2)`, opens
+    /// its sockets there and performs each pre-encoded step, reporting `(index, errno)` records
+    /// through a pipe; the parent turns them into typed errors. Nothing allocates in the child.
+    pub fn configure_in_jail(&self, jid: i32, ops: &JailOps) -> Result<()> {
+        configure_in_jail(jid, ops)
+    }
+
+    /// A new epair for the jail `jail`: the kernel picks the unit; if `rename`, both ends get the
+    /// short deterministic names of [`JailPairNames`] (the first salt whose names are free on the
+    /// host, checked against the current interface list) and the description `jail:<name>` is set
+    /// on both. If any step after creation fails, the epair is destroyed before returning.
+    pub fn epair_for_jail(&self, jail: &str, rename: bool) -> Result<Epair> {
+        let names = if rename {
+            let existing = self.interfaces()?;
+            let taken = |n: &str| existing.iter().any(|i| i.name.as_str() == n);
+            Some(
+                JailPairNames::choose(jail, taken).ok_or_else(|| Error::Exists {
+                    name: JailPairNames::derive(jail, 0).a.to_string(),
+                    op: Op::Rename,
+                })?,
+            )
+        } else {
+            None
+        };
+        let pair = self.epair()?;
+        let finish = || -> Result<Epair> {
+            let Some(n) = &names else {
+                return Ok(pair.clone());
+            };
+            self.rename(&pair.a, &n.a)?;
+            self.rename(&pair.b, &n.b)?;
+            let named = Epair {
+                a: n.a.clone(),
+                b: n.b.clone(),
+            };
+            self.set_description(&named.a, &n.description)?;
+            self.set_description(&named.b, &n.description)?;
+            Ok(named)
+        };
+        match finish() {
+            Ok(p) => Ok(p),
+            Err(e) => {
+                // Undo: destroying either end destroys both; after a partial rename one of these
+                // names is stale and its ENXIO is expected. Renamed interfaces keep their driver
+                // name and unit, so destroying by the new name works (if_clone uses if_dname).
+                if let Some(n) = &names {
+                    let _ = self.destroy(&n.a);
+                }
+                let _ = self.destroy(&pair.a);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Interprets `errno` from `SIOCSIFVNET`/`SIOCSIFRVNET`: `ENXIO` is "no such interface" or "no
+/// such jail", `EEXIST` is "not a VNET jail" or "name taken inside the jail"; a `jail_get(2)`
+/// probe of the jail's `vnet` parameter tells them apart (nothing is changed by it).
+fn vnet_error(op: Op, name: &IfName, jid: i32, e: i32) -> Error {
+    let n = name.to_string();
+    match (e, jail_vnet(jid)) {
+        (libc::ENXIO, None) => Error::NoSuchJail { name: n, jid, op },
+        (libc::ENXIO, Some(_)) => Error::NoSuchInterface { name: n, op },
+        (libc::EEXIST, Some(false)) if op == Op::MoveToJail => Error::NotVnetJail { name: n, jid },
+        (libc::EEXIST, _) => Error::Exists { name: n, op },
+        (libc::EBUSY, _) => Error::Sys {
+            name: n,
+            op,
+            source: io::Error::from_raw_os_error(libc::EBUSY),
+        },
+        (e, _) => Error::from_errno(op, name.as_str(), "", e),
+    }
+}
+
+/// `Some(true)` if jail `jid` has its own vnet (`vnet` = `JAIL_SYS_NEW`), `Some(false)` if it
+/// inherits the host's, `None` if there is no such jail (jail_get(2)).
+fn jail_vnet(jid: i32) -> Option<bool> {
+    let mut jid_v: libc::c_int = jid;
+    let mut vnet: libc::c_int = 0;
+    let mut iov = [
+        libc::iovec {
+            iov_base: c"jid".as_ptr() as *mut libc::c_void,
+            iov_len: 4,
+        },
+        libc::iovec {
+            iov_base: (&mut jid_v as *mut libc::c_int).cast(),
+            iov_len: size_of::<libc::c_int>(),
+        },
+        libc::iovec {
+            iov_base: c"vnet".as_ptr() as *mut libc::c_void,
+            iov_len: 5,
+        },
+        libc::iovec {
+            iov_base: (&mut vnet as *mut libc::c_int).cast(),
+            iov_len: size_of::<libc::c_int>(),
+        },
+    ];
+    // SAFETY: jail_get(2): four iovecs (two name/value pairs) whose buffers live until the call
+    // returns; names are NUL-terminated and their lengths include the NUL; the kernel writes
+    // at most iov_len bytes into the int values.
+    let r = unsafe { libc::jail_get(iov.as_mut_ptr(), iov.len() as libc::c_uint, 0) };
+    (r >= 0).then_some(vnet == 1)
+}
+
+fn route_write(action: RouteAction, gateway: IpAddr) -> Result<()> {
+    let op = match action {
+        RouteAction::Add => Op::AddRoute,
+        RouteAction::Delete => Op::DeleteRoute,
+    };
+    let desc = format!("default via {gateway}");
+    if let IpAddr::V6(g) = gateway
+        && g.is_unicast_link_local()
+    {
+        return Err(Error::InvalidInput {
+            what: format!("route {desc}"),
+            reason: "a link-local gateway needs an interface scope; use a global address".into(),
+        });
+    }
+    let msg = RouteMessage::default_route(action, gateway, 1).encode();
+    let s = socket(libc::PF_ROUTE, libc::SOCK_RAW).map_err(|e| Error::route(op, &desc, e))?;
+    // SAFETY: write(2) of `msg.len()` bytes from a live Vec to the routing socket (route(4)).
+    let n = unsafe { libc::write(s.as_raw_fd(), msg.as_ptr().cast(), msg.len()) };
+    if n < 0 {
+        return Err(Error::route(op, &desc, errno()));
+    }
+    Ok(())
+}
+
+fn interfaces() -> Result<Vec<Interface>> {
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs(3) fills `head` with a list we free with freeifaddrs(3) below.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return Err(Error::Sys {
+            name: "*".into(),
+            op: Op::List,
+            source: io::Error::last_os_error(),
+        });
+    }
+    let mut out: Vec<Interface> = Vec::new();
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: `cur` is a node of the list getifaddrs(3) returned, not yet freed.
+        let ifa = unsafe { &*cur };
+        cur = ifa.ifa_next;
+        if ifa.ifa_name.is_null() {
+            continue;
+        }
+        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
+        let raw = unsafe { CStr::from_ptr(ifa.ifa_name) };
+        let Ok(name) = IfName::from_bytes(raw.to_bytes()) else {
+            continue;
+        };
+        let idx = match out.iter().position(|i| i.name == name) {
+            Some(i) => i,
+            None => {
+                out.push(Interface {
+                    name,
+                    flags: ifa.ifa_flags,
+                    addrs: Vec::new(),
+                });
+                out.len() - 1
+            }
+        };
+        if let Some(net) = sockaddr_net(ifa.ifa_addr, ifa.ifa_netmask) {
+            out[idx].addrs.push(net);
+        }
+    }
+    // SAFETY: `head` came from getifaddrs(3) and is freed once.
+    unsafe { libc::freeifaddrs(head) };
+    Ok(out)
+}
+
+/// Bytes of a kernel sockaddr (its `sa_len` first byte says how many).
+fn sa_bytes<'a>(sa: *const libc::sockaddr) -> Option<&'a [u8]> {
+    if sa.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null sockaddr from getifaddrs(3) starts with sa_len and is sa_len bytes long.
+    let len = usize::from(unsafe { (*sa).sa_len });
+    // SAFETY: see above; the list outlives the borrow (it is freed after the loop).
+    Some(unsafe { std::slice::from_raw_parts(sa.cast::<u8>(), len) })
+}
+
+fn sockaddr_net(addr: *const libc::sockaddr, mask: *const libc::sockaddr) -> Option<IpNet> {
+    let a = sa_bytes(addr)?;
+    let m = sa_bytes(mask).unwrap_or(&[]);
+    match a.get(1).copied()? {
+        wire::AF_INET => {
+            let sin = SockaddrIn::from_bytes(a.get(..16)?)?;
+            // A mask sockaddr may be shortened (sa_len < 16): missing bytes are zero.
+            let prefix = mask_prefix(m.get(4..m.len().min(8)).unwrap_or(&[]));
+            Ipv4Net::new(sin.addr(), prefix).ok().map(IpNet::V4)
+        }
+        wire::AF_INET6 => {
+            let sin6 = SockaddrIn6::from_bytes(a.get(..28)?)?;
+            let prefix = mask_prefix(m.get(8..m.len().min(24)).unwrap_or(&[]));
+            Ipv6Net::new(sin6.addr(), prefix).ok().map(IpNet::V6)
+        }
+        _ => None,
+    }
+}
+
+// ------------------------------------------------------------------------------------------------
+// the in-jail child
+
+fn configure_in_jail(jid: i32, ops: &JailOps) -> Result<()> {
+    let encoded: &[u8] = ops.encoded();
+    let mut fds = [-1 as libc::c_int; 2];
+    // SAFETY: pipe2(2) writes two descriptors into `fds`.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(Error::Child {
+            jid,
+            detail: format!("pipe2: {}", io::Error::last_os_error()),
+        });
+    }
+    // SAFETY: both descriptors were just created by pipe2(2) and are owned here.
+    let (rd, wr) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    // SAFETY: fork(2). The child only runs `child_main`, which makes system calls on memory
+    // prepared before the fork (no allocation, no locks) and ends with _exit(2).
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(Error::Child {
+            jid,
+            detail: format!("fork: {}", io::Error::last_os_error()),
+        });
+    }
+    if pid == 0 {
+        child_main(jid, encoded, wr.as_raw_fd());
+    }
+    drop(wr);
+    let mut records = Vec::new();
+    let mut buf = [0u8; 512];
+    loop {
+        // SAFETY: read(2) into a live stack buffer of the given length.
+        let n = unsafe { libc::read(rd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        match n {
+            0 => break,
+            n if n > 0 => records.extend_from_slice(&buf[..n as usize]),
+            _ if errno() == libc::EINTR => continue,
+            _ => break,
+        }
+    }
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid(2) on the child we forked, with a live status out-pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r >= 0 || errno() != libc::EINTR {
+            break;
+        }
+    }
+    let exit = if libc::WIFEXITED(status) {
+        format!("exit status {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        format!("killed by signal {}", libc::WTERMSIG(status))
+    } else {
+        format!("wait status {status:#x}")
+    };
+    ops.interpret(jid, &records, &exit)
+}
+
+fn report(fd: RawFd, index: u32, errno: i32) {
+    let rec = OpResult { index, errno }.encode();
+    // SAFETY: write(2) of an 8-byte stack array to our pipe; a pipe write of <= PIPE_BUF bytes is
+    // atomic. Nothing to do on failure (the parent then sees a short report).
+    unsafe { libc::write(fd, rec.as_ptr().cast(), RESULT_SIZE) };
+}
+
+/// The forked child: no allocation, no panics, only system calls, then `_exit`.
+fn child_main(jid: i32, encoded: &[u8], wfd: RawFd) -> ! {
+    // SAFETY: jail_attach(2) takes a jid; it moves this (child) process into the jail.
+    if unsafe { libc::jail_attach(jid) } != 0 {
+        report(wfd, ATTACH_INDEX, errno());
+        // SAFETY: _exit(2) ends the child without running the parent's atexit handlers.
+        unsafe { libc::_exit(1) };
+    }
+    let mut socks: [RawFd; 3] = [-1; 3];
+    let mut status = 0;
+    for (i, op) in RawOps::new(encoded).enumerate() {
+        let e = match op {
+            Ok(op) => run_op(op.kind, op.payload, &mut socks),
+            Err(_) => libc::EINVAL,
+        };
+        report(wfd, i as u32, e);
+        if e != 0 {
+            status = 1;
+            break;
+        }
+    }
+    // SAFETY: _exit(2); the kernel closes the sockets and the pipe.
+    unsafe { libc::_exit(status) }
+}
+
+const S_INET: usize = 0;
+const S_INET6: usize = 1;
+const S_ROUTE: usize = 2;
+
+/// Opens (once) the child's socket of kind `which`, in the jail's vnet; `Err(errno)`.
+fn child_socket(socks: &mut [RawFd; 3], which: usize) -> std::result::Result<RawFd, i32> {
+    if socks[which] >= 0 {
+        return Ok(socks[which]);
+    }
+    let (d, t) = match which {
+        S_INET => (libc::AF_INET, libc::SOCK_DGRAM),
+        S_INET6 => (libc::AF_INET6, libc::SOCK_DGRAM),
+        _ => (libc::PF_ROUTE, libc::SOCK_RAW),
+    };
+    // SAFETY: socket(2); the descriptor stays open until _exit.
+    let fd = unsafe { libc::socket(d, t | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(errno());
+    }
+    socks[which] = fd;
+    Ok(fd)
+}
+
+/// Performs one step; returns 0 or the errno. Decoding copies into stack values (no allocation).
+fn run_op(kind: OpKind, payload: &[u8], socks: &mut [RawFd; 3]) -> i32 {
+    let r = (|| -> std::result::Result<(), i32> {
+        match kind {
+            OpKind::Up | OpKind::Down => {
+                let fd = child_socket(socks, S_INET)?;
+                let mut r = IfReq::from_bytes(payload).ok_or(libc::EINVAL)?;
+                ioctl(fd, wire::SIOCGIFFLAGS, &mut r)?;
+                let f = r.flags();
+                r.set_flags(if kind == OpKind::Up {
+                    f | IFF_UP
+                } else {
+                    f & !IFF_UP
+                });
+                ioctl(fd, wire::SIOCSIFFLAGS, &mut r)
+            }
+            OpKind::AddInet => {
+                let fd = child_socket(socks, S_INET)?;
+                let mut r = InAliasReq::from_bytes(payload).ok_or(libc::EINVAL)?;
+                ioctl(fd, wire::SIOCAIFADDR, &mut r)
+            }
+            OpKind::DeleteInet => {
+                let fd = child_socket(socks, S_INET)?;
+                let mut r = IfReq::from_bytes(payload).ok_or(libc::EINVAL)?;
+                ioctl(fd, wire::SIOCDIFADDR, &mut r)
+            }
+            OpKind::AddInet6 => {
+                let fd = child_socket(socks, S_INET6)?;
+                let mut r = In6AliasReq::from_bytes(payload).ok_or(libc::EINVAL)?;
+                ioctl(fd, wire::SIOCAIFADDR_IN6, &mut r)
+            }
+            OpKind::DeleteInet6 => {
+                let fd = child_socket(socks, S_INET6)?;
+                let mut r = In6IfReq::from_bytes(payload).ok_or(libc::EINVAL)?;
+                ioctl(fd, wire::SIOCDIFADDR_IN6, &mut r)
+            }
+            OpKind::Route => {
+                let fd = child_socket(socks, S_ROUTE)?;
+                // SAFETY: write(2) of the pre-encoded routing message (route(4)).
+                let n = unsafe { libc::write(fd, payload.as_ptr().cast(), payload.len()) };
+                if n < 0 { Err(errno()) } else { Ok(()) }
+            }
+            OpKind::Rename => {
+                let fd = child_socket(socks, S_INET)?;
+                let (req, new) = payload
+                    .split_at_checked(size_of::<IfReq>())
+                    .ok_or(libc::EINVAL)?;
+                let mut r = IfReq::from_bytes(req).ok_or(libc::EINVAL)?;
+                let mut newname = [0u8; wire::IFNAMSIZ];
+                if new.len() != newname.len() {
+                    return Err(libc::EINVAL);
+                }
+                newname.copy_from_slice(new);
+                r.set_data(newname.as_ptr() as u64);
+                ioctl(fd, wire::SIOCSIFNAME, &mut r)
+            }
+        }
+    })();
+    match r {
+        Ok(()) => 0,
+        Err(e) => e,
+    }
+}
