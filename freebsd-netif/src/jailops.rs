@@ -355,13 +355,16 @@ pub struct RawOp<'a> {
 }
 
 /// Why an encoded list is malformed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
     /// Fewer bytes than a header or the declared payload.
+    #[error("operation list truncated")]
     Truncated,
     /// An unknown kind byte.
+    #[error("unknown operation kind {0}")]
     UnknownKind(u8),
     /// A payload length the kind does not allow.
+    #[error("{0:?} payload of {1} bytes is not a valid length")]
     BadLength(OpKind, usize),
 }
 
