@@ -382,8 +382,9 @@ impl Netif {
 
     /// A new epair for the jail `jail`: the kernel picks the unit; if `rename`, both ends get the
     /// short deterministic names of [`JailPairNames`] (the first salt whose names are free on the
-    /// host, checked against the current interface list) and the description `jail:<name>` is set
-    /// on both. If any step after creation fails, the epair is destroyed before returning.
+    /// host, checked against the current interface list). Both ends get the description
+    /// `jail:<name>`. If any step after creation fails, the epair is destroyed (by the name its
+    /// a side has at that moment) before the error is returned.
     pub fn epair_for_jail(&self, jail: &str, rename: bool) -> Result<Epair> {
         let names = if rename {
             let existing = self.interfaces()?;
@@ -397,34 +398,32 @@ impl Netif {
         } else {
             None
         };
+        let description = format!("jail:{jail}");
         let pair = self.epair()?;
-        let finish = || -> Result<Epair> {
-            let Some(n) = &names else {
-                return Ok(pair.clone());
-            };
-            self.rename(&pair.a, &n.a)?;
-            self.rename(&pair.b, &n.b)?;
-            let named = Epair {
-                a: n.a.clone(),
-                b: n.b.clone(),
-            };
-            self.set_description(&named.a, &n.description)?;
-            self.set_description(&named.b, &n.description)?;
-            Ok(named)
-        };
-        match finish() {
-            Ok(p) => Ok(p),
-            Err(e) => {
-                // Undo: destroying either end destroys both; after a partial rename one of these
-                // names is stale and its ENXIO is expected. Renamed interfaces keep their driver
-                // name and unit, so destroying by the new name works (if_clone uses if_dname).
-                if let Some(n) = &names {
-                    let _ = self.destroy(&n.a);
-                }
-                let _ = self.destroy(&pair.a);
-                Err(e)
+        // The a side's current name, so the undo never destroys someone else's interface.
+        let mut a_now = pair.a.clone();
+        let mut finish = || -> Result<Epair> {
+            let mut out = pair.clone();
+            if let Some(n) = &names {
+                self.rename(&pair.a, &n.a)?;
+                a_now = n.a.clone();
+                self.rename(&pair.b, &n.b)?;
+                out = Epair {
+                    a: n.a.clone(),
+                    b: n.b.clone(),
+                };
             }
+            self.set_description(&out.a, &description)?;
+            self.set_description(&out.b, &description)?;
+            Ok(out)
+        };
+        let r = finish();
+        if r.is_err() {
+            // Destroying either end destroys both (if_epair(4)); renamed interfaces keep their
+            // driver and unit, so destroying by the new name works.
+            let _ = self.destroy(&a_now);
         }
+        r
     }
 }
 
