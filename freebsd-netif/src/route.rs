@@ -77,8 +77,11 @@ pub struct RouteMessage {
 impl RouteMessage {
     /// `route add|delete default <gateway>`: destination 0.0.0.0 (or ::) with an all-zero netmask
     /// and `RTF_UP | RTF_GATEWAY | RTF_STATIC`, as route(8) sends it. The zero netmask is sent as a
-    /// full-length sockaddr (route(8) trims it to `sa_len` 0; both encodings are accepted by the
-    /// kernel's `rtsock` parser — see FREEBSD-FACTS §3.9).
+    /// full-length sockaddr: the kernel's `cleanup_xaddrs_inet`/`cleanup_xaddrs_inet6`
+    /// (sys/net/rtsock.c) mask the destination with it and keep it as a 0-length prefix, i.e. a
+    /// default route. route(8) trims the mask to a short `sa_len`, which most versions accept
+    /// but one intermediate rtsock.c rejected with `EINVAL` ("mask sin_len too small"), so the
+    /// full-length form is the one every version takes.
     pub fn default_route(action: RouteAction, gateway: IpAddr, seq: i32) -> RouteMessage {
         let (dst, gw, mask) = match gateway {
             IpAddr::V4(g) => (
