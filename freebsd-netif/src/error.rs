@@ -144,9 +144,11 @@ pub enum Error {
         member: String,
     },
     /// `EINVAL` on `BRDGADD`: the member's MTU differs from the bridge's (the first member sets
-    /// it), or the member is not an Ethernet-like interface.
+    /// it), the member is not an Ethernet-like interface, or (FreeBSD 15 with
+    /// `net.link.bridge.member_ifaddrs=0`, the default there) the member carries IP addresses —
+    /// add the epair's a side *before* bringing it up so it has no IPv6 link-local yet.
     #[error(
-        "{bridge}: cannot add {member}: its MTU differs from the bridge's, or it is not an Ethernet interface"
+        "{bridge}: cannot add {member}: its MTU differs from the bridge's, it is not an Ethernet interface, or it has IP addresses"
     )]
     MemberRejected {
         /// The bridge.
