@@ -300,6 +300,20 @@ impl JailOps {
         &self.encoded
     }
 
+    /// Whether `records` already holds the child's full report: one success record per step, or
+    /// a failure record (a step's errno, or the `jail_attach` record). The parent stops reading
+    /// there instead of waiting for EOF.
+    pub fn report_complete(&self, records: &[u8]) -> bool {
+        let mut ok = 0;
+        for r in records.chunks_exact(RESULT_SIZE) {
+            match OpResult::decode(r) {
+                Some(r) if r.errno == 0 && r.index != ATTACH_INDEX => ok += 1,
+                _ => return true,
+            }
+        }
+        ok >= self.ops.len()
+    }
+
     /// Turns the child's result records into the outcome: `Ok(())` when every step reported
     /// success, the typed error of the first failed step, or [`Error::Child`] when the report is
     /// short (the child died; `exit` describes how).
@@ -591,6 +605,18 @@ mod tests {
             .to_string();
         assert!(e.contains("link-local"), "{e}");
         assert!(ops.ops().is_empty() && ops.encoded().is_empty());
+    }
+
+    #[test]
+    fn report_completion() {
+        let ops = sample();
+        assert!(!ops.report_complete(&[]));
+        assert!(!ops.report_complete(&records(&[(0, 0), (1, 0)])));
+        assert!(!ops.report_complete(&records(&[(0, 0), (1, 0)])[..12]));
+        assert!(ops.report_complete(&records(&[(0, 0), (1, libc::EEXIST)])));
+        assert!(ops.report_complete(&records(&[(ATTACH_INDEX, libc::EPERM)])));
+        assert!(ops.report_complete(&records(&[(0, 0), (1, 0), (2, 0), (3, 0), (4, 0)])));
+        assert!(JailOps::new().report_complete(&[]));
     }
 
     #[test]

@@ -602,9 +602,12 @@ fn configure_in_jail(jid: i32, ops: &JailOps) -> Result<()> {
         child_main(jid, encoded, wr.as_raw_fd());
     }
     drop(wr);
+    // Read until the report is complete (every step, or a failure) rather than only until EOF:
+    // if another thread forks meanwhile, its child holds a copy of the write end and EOF would
+    // wait for that child too.
     let mut records = Vec::new();
     let mut buf = [0u8; 512];
-    loop {
+    while !ops.report_complete(&records) {
         // SAFETY: read(2) into a live stack buffer of the given length.
         let n = unsafe { libc::read(rd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
         match n {
