@@ -106,3 +106,97 @@ pub fn mask_prefix(mask: &[u8]) -> u8 {
     }
     n
 }
+
+/// Decodes a kernel sockaddr (`sockaddr_in` or `sockaddr_in6`, as getifaddrs(3) returns them, the
+/// first byte being `sa_len`) and its netmask sockaddr into an address with prefix length. The
+/// kernel may shorten a netmask's `sa_len`; missing bytes count as zero. `None` for other
+/// families or malformed input.
+///
+/// ```
+/// use freebsd_netif::sockaddr_to_net;
+/// let addr = [16, 2, 0, 0, 10, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0];
+/// let mask = [7, 2, 0, 0, 255, 255, 255]; // a shortened /24 mask
+/// assert_eq!(sockaddr_to_net(&addr, &mask).unwrap().to_string(), "10.0.0.2/24");
+/// ```
+pub fn sockaddr_to_net(addr: &[u8], mask: &[u8]) -> Option<IpNet> {
+    use wire::Wire;
+    let field = |from: usize, to: usize| mask.get(from..mask.len().min(to)).unwrap_or(&[]);
+    match addr.get(1).copied()? {
+        wire::AF_INET => {
+            let sin = wire::SockaddrIn::from_bytes(addr.get(..16)?)?;
+            Ipv4Net::new(sin.addr(), mask_prefix(field(4, 8)))
+                .ok()
+                .map(IpNet::V4)
+        }
+        wire::AF_INET6 => {
+            let sin6 = wire::SockaddrIn6::from_bytes(addr.get(..28)?)?;
+            Ipv6Net::new(sin6.addr(), mask_prefix(field(8, 24)))
+                .ok()
+                .map(IpNet::V6)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wire::{SockaddrIn, SockaddrIn6, Wire};
+
+    #[test]
+    fn sockaddrs_to_nets() {
+        let a = SockaddrIn::new("192.168.1.5".parse().unwrap());
+        let m = SockaddrIn::mask(20);
+        assert_eq!(
+            sockaddr_to_net(a.as_bytes(), m.as_bytes())
+                .unwrap()
+                .to_string(),
+            "192.168.1.5/20"
+        );
+        // No mask at all: a /0 (what an absent netmask means here).
+        assert_eq!(
+            sockaddr_to_net(a.as_bytes(), &[]).unwrap().to_string(),
+            "192.168.1.5/0"
+        );
+        let a6 = SockaddrIn6::new("2001:db8::7".parse().unwrap());
+        let m6 = SockaddrIn6::mask(64);
+        assert_eq!(
+            sockaddr_to_net(a6.as_bytes(), m6.as_bytes())
+                .unwrap()
+                .to_string(),
+            "2001:db8::7/64"
+        );
+        assert_eq!(
+            sockaddr_to_net(a6.as_bytes(), SockaddrIn6::mask(128).as_bytes())
+                .unwrap()
+                .prefix_len(),
+            128
+        );
+        // AF_LINK, truncated and empty input are not IP networks.
+        assert_eq!(sockaddr_to_net(&[20, wire::AF_LINK, 0, 0], &[]), None);
+        assert_eq!(sockaddr_to_net(&a.as_bytes()[..8], &[]), None);
+        assert_eq!(sockaddr_to_net(&[], &[]), None);
+    }
+
+    #[test]
+    fn mask_prefixes() {
+        assert_eq!(mask_prefix(&[]), 0);
+        assert_eq!(mask_prefix(&[255, 255, 255, 255]), 32);
+        assert_eq!(mask_prefix(&[255, 254, 0, 0]), 15);
+        assert_eq!(mask_prefix(&[255, 0, 255, 0]), 8);
+        assert_eq!(mask_prefix(&[0xff; 16]), 128);
+    }
+
+    #[test]
+    fn epair_sides() {
+        let p = Epair::from_a_side(IfName::new("epair0a").unwrap()).unwrap();
+        assert_eq!(p.b.as_str(), "epair0b");
+        assert!(Epair::from_a_side(IfName::new("bridge0").unwrap()).is_none());
+        let i = Interface {
+            name: IfName::new("lo0").unwrap(),
+            flags: wire::IFF_UP | wire::IFF_LOOPBACK,
+            addrs: vec![],
+        };
+        assert!(i.is_up());
+    }
+}

@@ -15,9 +15,9 @@ use crate::name::{IfName, JailPairNames};
 use crate::route::{RouteAction, RouteMessage};
 use crate::wire::{
     self, BRDGADD, BRDGDEL, BRDGGIFS, IFF_UP, IfBReq, IfBifConf, IfDrv, IfReq, In6AliasReq,
-    In6IfReq, InAliasReq, SockaddrIn, SockaddrIn6, Wire,
+    In6IfReq, InAliasReq, SockaddrIn, Wire,
 };
-use crate::{BridgeMember, Epair, Interface, mask_prefix};
+use crate::{BridgeMember, Epair, Interface, sockaddr_to_net};
 
 fn errno() -> i32 {
     io::Error::last_os_error()
@@ -556,22 +556,7 @@ fn sa_bytes<'a>(sa: *const libc::sockaddr) -> Option<&'a [u8]> {
 }
 
 fn sockaddr_net(addr: *const libc::sockaddr, mask: *const libc::sockaddr) -> Option<IpNet> {
-    let a = sa_bytes(addr)?;
-    let m = sa_bytes(mask).unwrap_or(&[]);
-    match a.get(1).copied()? {
-        wire::AF_INET => {
-            let sin = SockaddrIn::from_bytes(a.get(..16)?)?;
-            // A mask sockaddr may be shortened (sa_len < 16): missing bytes are zero.
-            let prefix = mask_prefix(m.get(4..m.len().min(8)).unwrap_or(&[]));
-            Ipv4Net::new(sin.addr(), prefix).ok().map(IpNet::V4)
-        }
-        wire::AF_INET6 => {
-            let sin6 = SockaddrIn6::from_bytes(a.get(..28)?)?;
-            let prefix = mask_prefix(m.get(8..m.len().min(24)).unwrap_or(&[]));
-            Ipv6Net::new(sin6.addr(), prefix).ok().map(IpNet::V6)
-        }
-        _ => None,
-    }
+    sockaddr_to_net(sa_bytes(addr)?, sa_bytes(mask).unwrap_or(&[]))
 }
 
 // ------------------------------------------------------------------------------------------------
