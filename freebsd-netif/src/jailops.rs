@@ -359,6 +359,148 @@ impl JailOps {
     }
 }
 
+/// The sockets the child opens (once each, inside the jail's vnet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SockKind {
+    /// `socket(AF_INET, SOCK_DGRAM, 0)`: ifnet ioctls and IPv4 addresses.
+    Inet = 0,
+    /// `socket(AF_INET6, SOCK_DGRAM, 0)`: IPv6 addresses.
+    Inet6 = 1,
+    /// `socket(PF_ROUTE, SOCK_RAW, 0)`: routing messages.
+    Route = 2,
+}
+
+/// The system calls the in-jail child makes. The FreeBSD implementation calls libc; tests use a
+/// recording fake, which lets the child's logic — and its freedom from allocation — be checked
+/// on any OS. Errors are raw errno values.
+pub trait ChildSys {
+    /// `jail_attach(2)`.
+    fn jail_attach(&mut self, jid: i32) -> Result<(), i32>;
+    /// `socket(2)` of the given kind; returns the descriptor.
+    fn socket(&mut self, kind: SockKind) -> Result<i32, i32>;
+    /// `ioctl(2)` with a pointer to `arg` (`req` encodes `size_of::<T>()`).
+    fn ioctl<T: Wire>(&mut self, fd: i32, req: u32, arg: &mut T) -> Result<(), i32>;
+    /// `write(2)` of `bytes` (a routing message).
+    fn write(&mut self, fd: i32, bytes: &[u8]) -> Result<(), i32>;
+    /// Sends one result record to the parent (`write(2)` on the pipe).
+    fn report(&mut self, record: [u8; RESULT_SIZE]);
+}
+
+/// Everything the forked child does: attach to jail `jid`, then perform each step of `encoded`,
+/// reporting `(index, errno)` after each and stopping at the first failure. Returns the exit
+/// status (0 when every step succeeded). Allocation-free: it only walks `encoded`, copies payloads
+/// into stack values and calls `sys`.
+pub fn child_run<S: ChildSys>(sys: &mut S, jid: i32, encoded: &[u8]) -> i32 {
+    if let Err(errno) = sys.jail_attach(jid) {
+        sys.report(
+            OpResult {
+                index: ATTACH_INDEX,
+                errno,
+            }
+            .encode(),
+        );
+        return 1;
+    }
+    let mut socks = [-1i32; 3];
+    for (i, op) in RawOps::new(encoded).enumerate() {
+        let errno = match op {
+            Ok(op) => match child_step(sys, op.kind, op.payload, &mut socks) {
+                Ok(()) => 0,
+                Err(e) => e,
+            },
+            Err(_) => libc::EINVAL,
+        };
+        sys.report(
+            OpResult {
+                index: i as u32,
+                errno,
+            }
+            .encode(),
+        );
+        if errno != 0 {
+            return 1;
+        }
+    }
+    0
+}
+
+fn child_socket<S: ChildSys>(
+    sys: &mut S,
+    socks: &mut [i32; 3],
+    kind: SockKind,
+) -> Result<i32, i32> {
+    let slot = &mut socks[kind as usize];
+    if *slot < 0 {
+        *slot = sys.socket(kind)?;
+    }
+    Ok(*slot)
+}
+
+fn child_step<S: ChildSys>(
+    sys: &mut S,
+    kind: OpKind,
+    payload: &[u8],
+    socks: &mut [i32; 3],
+) -> Result<(), i32> {
+    use crate::wire::{
+        IFF_UP, SIOCAIFADDR, SIOCAIFADDR_IN6, SIOCDIFADDR, SIOCDIFADDR_IN6, SIOCGIFFLAGS,
+        SIOCSIFFLAGS, SIOCSIFNAME,
+    };
+    match kind {
+        OpKind::Up | OpKind::Down => {
+            let fd = child_socket(sys, socks, SockKind::Inet)?;
+            let mut r = IfReq::from_bytes(payload).ok_or(libc::EINVAL)?;
+            sys.ioctl(fd, SIOCGIFFLAGS, &mut r)?;
+            let f = r.flags();
+            r.set_flags(if kind == OpKind::Up {
+                f | IFF_UP
+            } else {
+                f & !IFF_UP
+            });
+            sys.ioctl(fd, SIOCSIFFLAGS, &mut r)
+        }
+        OpKind::AddInet => {
+            let fd = child_socket(sys, socks, SockKind::Inet)?;
+            let mut r = InAliasReq::from_bytes(payload).ok_or(libc::EINVAL)?;
+            sys.ioctl(fd, SIOCAIFADDR, &mut r)
+        }
+        OpKind::DeleteInet => {
+            let fd = child_socket(sys, socks, SockKind::Inet)?;
+            let mut r = IfReq::from_bytes(payload).ok_or(libc::EINVAL)?;
+            sys.ioctl(fd, SIOCDIFADDR, &mut r)
+        }
+        OpKind::AddInet6 => {
+            let fd = child_socket(sys, socks, SockKind::Inet6)?;
+            let mut r = In6AliasReq::from_bytes(payload).ok_or(libc::EINVAL)?;
+            sys.ioctl(fd, SIOCAIFADDR_IN6, &mut r)
+        }
+        OpKind::DeleteInet6 => {
+            let fd = child_socket(sys, socks, SockKind::Inet6)?;
+            let mut r = In6IfReq::from_bytes(payload).ok_or(libc::EINVAL)?;
+            sys.ioctl(fd, SIOCDIFADDR_IN6, &mut r)
+        }
+        OpKind::Route => {
+            let fd = child_socket(sys, socks, SockKind::Route)?;
+            sys.write(fd, payload)
+        }
+        OpKind::Rename => {
+            let fd = child_socket(sys, socks, SockKind::Inet)?;
+            let (req, new) = payload
+                .split_at_checked(size_of::<IfReq>())
+                .ok_or(libc::EINVAL)?;
+            let mut r = IfReq::from_bytes(req).ok_or(libc::EINVAL)?;
+            let mut newname = [0u8; IFNAMSIZ];
+            if new.len() != IFNAMSIZ {
+                return Err(libc::EINVAL);
+            }
+            newname.copy_from_slice(new);
+            // `ifr_data` points at the new name on this stack frame, live during the ioctl.
+            r.set_data(newname.as_ptr() as u64);
+            sys.ioctl(fd, SIOCSIFNAME, &mut r)
+        }
+    }
+}
+
 /// One decoded record of an encoded list: the kind and its payload, borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RawOp<'a> {

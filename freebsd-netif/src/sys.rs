@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use crate::error::{Error, Op, Result};
-use crate::jailops::{ATTACH_INDEX, JailOps, OpKind, OpResult, RESULT_SIZE, RawOps};
+use crate::jailops::{ChildSys, JailOps, RESULT_SIZE, SockKind, child_run};
 use crate::name::{IfName, JailPairNames};
 use crate::route::{RouteAction, RouteMessage};
 use crate::wire::{
@@ -620,121 +620,53 @@ fn configure_in_jail(jid: i32, ops: &JailOps) -> Result<()> {
     ops.interpret(jid, &records, &exit)
 }
 
-fn report(fd: RawFd, index: u32, errno: i32) {
-    let rec = OpResult { index, errno }.encode();
-    // SAFETY: write(2) of an 8-byte stack array to our pipe; a pipe write of <= PIPE_BUF bytes is
-    // atomic. Nothing to do on failure (the parent then sees a short report).
-    unsafe { libc::write(fd, rec.as_ptr().cast(), RESULT_SIZE) };
+/// The real system calls of the in-jail child (libc; no allocation).
+struct RealChild {
+    pipe: RawFd,
 }
 
-/// The forked child: no allocation, no panics, only system calls, then `_exit`.
-fn child_main(jid: i32, encoded: &[u8], wfd: RawFd) -> ! {
-    // SAFETY: jail_attach(2) takes a jid; it moves this (child) process into the jail.
-    if unsafe { libc::jail_attach(jid) } != 0 {
-        report(wfd, ATTACH_INDEX, errno());
-        // SAFETY: _exit(2) ends the child without running the parent's atexit handlers.
-        unsafe { libc::_exit(1) };
+impl ChildSys for RealChild {
+    fn jail_attach(&mut self, jid: i32) -> std::result::Result<(), i32> {
+        // SAFETY: jail_attach(2) takes a jid; it moves this (child) process into the jail.
+        if unsafe { libc::jail_attach(jid) } != 0 {
+            return Err(errno());
+        }
+        Ok(())
     }
-    let mut socks: [RawFd; 3] = [-1; 3];
-    let mut status = 0;
-    for (i, op) in RawOps::new(encoded).enumerate() {
-        let e = match op {
-            Ok(op) => run_op(op.kind, op.payload, &mut socks),
-            Err(_) => libc::EINVAL,
+
+    fn socket(&mut self, kind: SockKind) -> std::result::Result<i32, i32> {
+        let (d, t) = match kind {
+            SockKind::Inet => (libc::AF_INET, libc::SOCK_DGRAM),
+            SockKind::Inet6 => (libc::AF_INET6, libc::SOCK_DGRAM),
+            SockKind::Route => (libc::PF_ROUTE, libc::SOCK_RAW),
         };
-        report(wfd, i as u32, e);
-        if e != 0 {
-            status = 1;
-            break;
-        }
+        // SAFETY: socket(2) takes no pointers; the descriptor stays open until _exit(2).
+        let fd = unsafe { libc::socket(d, t | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 { Err(errno()) } else { Ok(fd) }
     }
-    // SAFETY: _exit(2); the kernel closes the sockets and the pipe.
+
+    fn ioctl<T: Wire>(&mut self, fd: i32, req: u32, arg: &mut T) -> std::result::Result<(), i32> {
+        ioctl(fd, req, arg)
+    }
+
+    fn write(&mut self, fd: i32, bytes: &[u8]) -> std::result::Result<(), i32> {
+        // SAFETY: write(2) of a live byte slice (a routing message, route(4)).
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 { Err(errno()) } else { Ok(()) }
+    }
+
+    fn report(&mut self, record: [u8; RESULT_SIZE]) {
+        // SAFETY: write(2) of an 8-byte stack array to our pipe; a pipe write of <= PIPE_BUF
+        // bytes is atomic. Nothing to do on failure (the parent then sees a short report).
+        unsafe { libc::write(self.pipe, record.as_ptr().cast(), RESULT_SIZE) };
+    }
+}
+
+/// The forked child: `child_run` (allocation-free, tested portably) on the real calls, then
+/// `_exit(2)`.
+fn child_main(jid: i32, encoded: &[u8], wfd: RawFd) -> ! {
+    let status = child_run(&mut RealChild { pipe: wfd }, jid, encoded);
+    // SAFETY: _exit(2) ends the child without running the parent's atexit handlers; the kernel
+    // closes the sockets and the pipe.
     unsafe { libc::_exit(status) }
-}
-
-const S_INET: usize = 0;
-const S_INET6: usize = 1;
-const S_ROUTE: usize = 2;
-
-/// Opens (once) the child's socket of kind `which`, in the jail's vnet; `Err(errno)`.
-fn child_socket(socks: &mut [RawFd; 3], which: usize) -> std::result::Result<RawFd, i32> {
-    if socks[which] >= 0 {
-        return Ok(socks[which]);
-    }
-    let (d, t) = match which {
-        S_INET => (libc::AF_INET, libc::SOCK_DGRAM),
-        S_INET6 => (libc::AF_INET6, libc::SOCK_DGRAM),
-        _ => (libc::PF_ROUTE, libc::SOCK_RAW),
-    };
-    // SAFETY: socket(2); the descriptor stays open until _exit.
-    let fd = unsafe { libc::socket(d, t | libc::SOCK_CLOEXEC, 0) };
-    if fd < 0 {
-        return Err(errno());
-    }
-    socks[which] = fd;
-    Ok(fd)
-}
-
-/// Performs one step; returns 0 or the errno. Decoding copies into stack values (no allocation).
-fn run_op(kind: OpKind, payload: &[u8], socks: &mut [RawFd; 3]) -> i32 {
-    let r = (|| -> std::result::Result<(), i32> {
-        match kind {
-            OpKind::Up | OpKind::Down => {
-                let fd = child_socket(socks, S_INET)?;
-                let mut r = IfReq::from_bytes(payload).ok_or(libc::EINVAL)?;
-                ioctl(fd, wire::SIOCGIFFLAGS, &mut r)?;
-                let f = r.flags();
-                r.set_flags(if kind == OpKind::Up {
-                    f | IFF_UP
-                } else {
-                    f & !IFF_UP
-                });
-                ioctl(fd, wire::SIOCSIFFLAGS, &mut r)
-            }
-            OpKind::AddInet => {
-                let fd = child_socket(socks, S_INET)?;
-                let mut r = InAliasReq::from_bytes(payload).ok_or(libc::EINVAL)?;
-                ioctl(fd, wire::SIOCAIFADDR, &mut r)
-            }
-            OpKind::DeleteInet => {
-                let fd = child_socket(socks, S_INET)?;
-                let mut r = IfReq::from_bytes(payload).ok_or(libc::EINVAL)?;
-                ioctl(fd, wire::SIOCDIFADDR, &mut r)
-            }
-            OpKind::AddInet6 => {
-                let fd = child_socket(socks, S_INET6)?;
-                let mut r = In6AliasReq::from_bytes(payload).ok_or(libc::EINVAL)?;
-                ioctl(fd, wire::SIOCAIFADDR_IN6, &mut r)
-            }
-            OpKind::DeleteInet6 => {
-                let fd = child_socket(socks, S_INET6)?;
-                let mut r = In6IfReq::from_bytes(payload).ok_or(libc::EINVAL)?;
-                ioctl(fd, wire::SIOCDIFADDR_IN6, &mut r)
-            }
-            OpKind::Route => {
-                let fd = child_socket(socks, S_ROUTE)?;
-                // SAFETY: write(2) of the pre-encoded routing message (route(4)).
-                let n = unsafe { libc::write(fd, payload.as_ptr().cast(), payload.len()) };
-                if n < 0 { Err(errno()) } else { Ok(()) }
-            }
-            OpKind::Rename => {
-                let fd = child_socket(socks, S_INET)?;
-                let (req, new) = payload
-                    .split_at_checked(size_of::<IfReq>())
-                    .ok_or(libc::EINVAL)?;
-                let mut r = IfReq::from_bytes(req).ok_or(libc::EINVAL)?;
-                let mut newname = [0u8; wire::IFNAMSIZ];
-                if new.len() != newname.len() {
-                    return Err(libc::EINVAL);
-                }
-                newname.copy_from_slice(new);
-                r.set_data(newname.as_ptr() as u64);
-                ioctl(fd, wire::SIOCSIFNAME, &mut r)
-            }
-        }
-    })();
-    match r {
-        Ok(()) => 0,
-        Err(e) => e,
-    }
 }

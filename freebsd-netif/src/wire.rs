@@ -52,6 +52,15 @@ pub trait Wire: Copy + sealed::Sealed {
         unsafe { std::slice::from_raw_parts((self as *const Self).cast::<u8>(), size_of::<Self>()) }
     }
 
+    /// The struct's bytes, writable (every byte pattern is a valid value).
+    fn as_bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as for `as_bytes`, and every bit pattern is valid for these integer-only
+        // structs, so writes through the slice cannot create an invalid value.
+        unsafe {
+            std::slice::from_raw_parts_mut((self as *mut Self).cast::<u8>(), size_of::<Self>())
+        }
+    }
+
     /// Rebuilds the struct from exactly `size_of::<Self>()` bytes; `None` on a length mismatch.
     fn from_bytes(b: &[u8]) -> Option<Self> {
         if b.len() != size_of::<Self>() {
