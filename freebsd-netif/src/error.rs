@@ -344,6 +344,24 @@ impl Error {
         }
     }
 
+    /// Maps `errno` from `SIOCSIFVNET` (`MoveToJail`) / `SIOCSIFRVNET` (`TakeBack`) on `name`
+    /// and jail `jid`. The kernel answers `ENXIO` both for a missing interface and a missing
+    /// jail, and `EEXIST` both for a jail without its own vnet and a name already taken inside
+    /// the jail; `jail_vnet` is what a `jail_get(2)` probe of the jail's `vnet` parameter said
+    /// (`None`: no such jail, `Some(true)`: a VNET jail, `Some(false)`: shares the host's vnet).
+    pub fn vnet(op: Op, name: &str, jid: i32, errno: i32, jail_vnet: Option<bool>) -> Error {
+        let n = name.to_string();
+        match (errno, jail_vnet) {
+            (libc::ENXIO, None) => Error::NoSuchJail { name: n, jid, op },
+            (libc::ENXIO, Some(_)) => Error::NoSuchInterface { name: n, op },
+            (libc::EEXIST, Some(false)) if op == Op::MoveToJail => {
+                Error::NotVnetJail { name: n, jid }
+            }
+            (libc::EEXIST, _) => Error::Exists { name: n, op },
+            (e, _) => Error::from_errno(op, name, "", e),
+        }
+    }
+
     /// The errno behind this error, if it came from the kernel.
     pub fn errno(&self) -> Option<i32> {
         Some(match self {
@@ -443,6 +461,31 @@ mod tests {
         assert!(matches!(
             Error::bridge(Op::BridgeDelete, "bridge0", "epair0a", libc::ENOENT),
             Error::NotMember { .. }
+        ));
+    }
+
+    #[test]
+    fn vnet_errnos() {
+        let mv = |e, probe| Error::vnet(Op::MoveToJail, "epair0b", 5, e, probe);
+        assert!(matches!(
+            mv(libc::ENXIO, None),
+            Error::NoSuchJail { jid: 5, .. }
+        ));
+        assert!(
+            matches!(mv(libc::ENXIO, Some(true)), Error::NoSuchInterface { ref name, .. } if name == "epair0b")
+        );
+        let e = mv(libc::EEXIST, Some(false));
+        assert!(matches!(e, Error::NotVnetJail { jid: 5, .. }));
+        assert!(e.to_string().contains("not a VNET jail") && e.to_string().contains("epair0b"));
+        assert!(matches!(mv(libc::EEXIST, Some(true)), Error::Exists { .. }));
+        assert!(matches!(
+            mv(libc::EPERM, Some(true)),
+            Error::Permission { .. }
+        ));
+        assert!(matches!(mv(libc::EBUSY, Some(true)), Error::Sys { .. }));
+        assert!(matches!(
+            Error::vnet(Op::TakeBack, "epair0b", 5, libc::EEXIST, Some(false)),
+            Error::Exists { .. }
         ));
     }
 

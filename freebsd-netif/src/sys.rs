@@ -373,6 +373,24 @@ impl Netif {
         interfaces()
     }
 
+    /// The interfaces of this vnet whose description is `jail:<jail>` — the ends made by
+    /// [`Netif::epair_for_jail`] for that jail, including a leftover b side that came back to
+    /// the host when the jail died (`getifaddrs(3)`, then `SIOCGIFDESCR` per interface).
+    pub fn interfaces_of_jail(&self, jail: &str) -> Result<Vec<IfName>> {
+        let want = format!("jail:{jail}");
+        let mut out = Vec::new();
+        for i in self.interfaces()? {
+            match self.description(&i.name) {
+                Ok(Some(d)) if d == want => out.push(i.name),
+                Ok(_) => {}
+                // Gone between the listing and the query: not ours to report.
+                Err(Error::NoSuchInterface { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
     /// Runs `ops` inside the vnet of jail `jid`: forks; the child calls `jail_attach(2)`, opens
     /// its sockets there and performs each pre-encoded step, reporting `(index, errno)` records
     /// through a pipe; the parent turns them into typed errors. Nothing allocates in the child.
@@ -427,23 +445,11 @@ impl Netif {
     }
 }
 
-/// Interprets `errno` from `SIOCSIFVNET`/`SIOCSIFRVNET`: `ENXIO` is "no such interface" or "no
-/// such jail", `EEXIST` is "not a VNET jail" or "name taken inside the jail"; a `jail_get(2)`
-/// probe of the jail's `vnet` parameter tells them apart (nothing is changed by it).
+/// `errno` from `SIOCSIFVNET`/`SIOCSIFRVNET` as a typed error; the `jail_get(2)` probe of the
+/// jail's `vnet` parameter (run only after a failure; it changes nothing) tells the ambiguous
+/// cases apart.
 fn vnet_error(op: Op, name: &IfName, jid: i32, e: i32) -> Error {
-    let n = name.to_string();
-    match (e, jail_vnet(jid)) {
-        (libc::ENXIO, None) => Error::NoSuchJail { name: n, jid, op },
-        (libc::ENXIO, Some(_)) => Error::NoSuchInterface { name: n, op },
-        (libc::EEXIST, Some(false)) if op == Op::MoveToJail => Error::NotVnetJail { name: n, jid },
-        (libc::EEXIST, _) => Error::Exists { name: n, op },
-        (libc::EBUSY, _) => Error::Sys {
-            name: n,
-            op,
-            source: io::Error::from_raw_os_error(libc::EBUSY),
-        },
-        (e, _) => Error::from_errno(op, name.as_str(), "", e),
-    }
+    Error::vnet(op, name.as_str(), jid, e, jail_vnet(jid))
 }
 
 /// `Some(true)` if jail `jid` has its own vnet (`vnet` = `JAIL_SYS_NEW`), `Some(false)` if it
