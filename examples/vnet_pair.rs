@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 use thinjail::netif::jailops::{JailOps, RawOps};
 use thinjail::netif::route::{RouteAction, RouteMessage};
-use thinjail::netif::wire::{self, IfBReq, IfDrv, IfReq, InAliasReq, Wire};
+use thinjail::netif::wire::{self, IfBReq, IfDrv, IfReq, In6AliasReq, InAliasReq, Wire};
 use thinjail::netif::{IfName, IpNet, JailPairNames};
 
 struct Args {
@@ -128,9 +128,7 @@ fn show(step: &str, req: u32, bytes: &[u8]) {
 /// Prints what the FreeBSD run would do, with placeholder names where the kernel decides.
 #[cfg_attr(target_os = "freebsd", allow(dead_code))]
 fn plan(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    println!("Not on FreeBSD: printing the plan for jail {}.", a.jid);
-    println!("(The kernel picks the epair unit; `epair0` stands for it below.)\n");
-    let epair = IfName::new("epair")?;
+    // Validate the in-jail list first: bad input fails before anything is printed or changed.
     let (ea, eb) = match &a.jail_name {
         Some(j) => {
             let n = JailPairNames::derive(j, 0);
@@ -138,6 +136,10 @@ fn plan(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         None => (IfName::new("epair0a")?, IfName::new("epair0b")?),
     };
+    let ops = jail_ops(&eb, a)?;
+    println!("Not on FreeBSD: printing the plan for jail {}.", a.jid);
+    println!("(The kernel picks the epair unit; `epair0` stands for it below.)\n");
+    let epair = IfName::new("epair")?;
     let bridge = match &a.bridge {
         Some(b) => b.clone(),
         None => IfName::new("bridge0")?,
@@ -167,19 +169,26 @@ fn plan(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
             wire::SIOCIFCREATE2,
             IfReq::new(&IfName::new("bridge")?).as_bytes(),
         );
-        if let IpNet::V4(net) = a.addr {
-            let gw = match a.gateway {
-                IpAddr::V4(g) => g,
-                IpAddr::V6(_) => net.addr(),
-            };
-            show(
+        match (a.addr, a.gateway) {
+            (IpNet::V4(net), IpAddr::V4(gw)) => show(
                 &format!(
                     "2b. ifconfig {bridge} inet {gw}/{} -> SIOCAIFADDR",
                     net.prefix_len()
                 ),
                 wire::SIOCAIFADDR,
                 InAliasReq::new(&bridge, gw, net.prefix_len()).as_bytes(),
-            );
+            ),
+            (IpNet::V6(net), IpAddr::V6(gw)) => show(
+                &format!(
+                    "2b. ifconfig {bridge} inet6 {gw}/{} -> SIOCAIFADDR_IN6 (AF_INET6 socket)",
+                    net.prefix_len()
+                ),
+                wire::SIOCAIFADDR_IN6,
+                In6AliasReq::new(&bridge, gw, net.prefix_len()).as_bytes(),
+            ),
+            _ => println!(
+                "  (address and gateway families differ: no gateway address on the bridge)"
+            ),
         }
     }
     let mut d = IfDrv::new(&bridge, wire::BRDGADD, size_of::<IfBReq>(), 0);
@@ -208,9 +217,9 @@ fn plan(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         mv.as_bytes(),
     );
 
-    let ops = jail_ops(&eb, a)?;
     println!(
-        "\n6. fork; child: jail_attach({}); then, in the jail's vnet, the pre-encoded list \
+        "
+6. fork; child: jail_attach({}); then, in the jail's vnet, the pre-encoded list \
          ({} bytes, {} steps):",
         a.jid,
         ops.encoded().len(),
@@ -265,6 +274,8 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
 #[cfg(target_os = "freebsd")]
 fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     use thinjail::netif::Netif;
+    // Validate the in-jail list (with a placeholder name) before anything is created.
+    jail_ops(&IfName::new("epair0b")?, a)?;
     let net = Netif::open()?;
     let pair = match &a.jail_name {
         Some(j) => net.epair_for_jail(j, true)?,
@@ -279,9 +290,16 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 let b = net.bridge()?;
                 println!("created {b}");
                 made_bridge = Some(b.clone());
-                if let (IpNet::V4(net4), IpAddr::V4(gw)) = (a.addr, a.gateway) {
-                    net.add_inet(&b, thinjail::netif::Ipv4Net::new(gw, net4.prefix_len())?)?;
-                    println!("{b}: inet {gw}/{}", net4.prefix_len());
+                match (a.addr, a.gateway) {
+                    (IpNet::V4(n4), IpAddr::V4(gw)) => {
+                        net.add_inet(&b, thinjail::netif::Ipv4Net::new(gw, n4.prefix_len())?)?;
+                        println!("{b}: inet {gw}/{}", n4.prefix_len());
+                    }
+                    (IpNet::V6(n6), IpAddr::V6(gw)) => {
+                        net.add_inet6(&b, thinjail::netif::Ipv6Net::new(gw, n6.prefix_len())?)?;
+                        println!("{b}: inet6 {gw}/{}", n6.prefix_len());
+                    }
+                    _ => println!("{b}: address and gateway families differ; no address"),
                 }
                 b
             }
