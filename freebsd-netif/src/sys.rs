@@ -37,10 +37,15 @@ fn socket(domain: i32, ty: i32) -> std::result::Result<OwnedFd, i32> {
 }
 
 /// `ioctl(2)` on `fd` with a pointer to `arg`; `Err(errno)`.
-fn ioctl<T>(fd: RawFd, req: u32, arg: &mut T) -> std::result::Result<(), i32> {
+fn ioctl<T: Wire>(fd: RawFd, req: u32, arg: &mut T) -> std::result::Result<(), i32> {
+    debug_assert_eq!(
+        ((req >> 16) & wire::IOCPARM_MASK) as usize,
+        size_of::<T>(),
+        "ioctl {req:#x} does not take this struct"
+    );
     // SAFETY: ioctl(2) (netintro(4)): `req` encodes `size_of::<T>()` (the numbers are computed
-    // from the types with `iow`/`iowr`), so the kernel copies at most that many bytes from/to
-    // `arg`, which is a live, exclusive reference.
+    // from the types with `iow`/`iowr`; checked above in debug builds), so the kernel copies at
+    // most that many bytes from/to `arg`, a live, exclusive reference to a plain wire struct.
     let r = unsafe { libc::ioctl(fd, libc::c_ulong::from(req), arg as *mut T) };
     if r < 0 { Err(errno()) } else { Ok(()) }
 }
