@@ -144,6 +144,12 @@ impl ChildSys for Fake {
     }
 
     fn ioctl<T: Wire>(&mut self, fd: i32, req: u32, arg: &mut T) -> Result<(), i32> {
+        // The ioctl number must encode the size of the struct actually passed.
+        assert_eq!(
+            ((req >> 16) & wire::IOCPARM_MASK) as usize,
+            std::mem::size_of::<T>(),
+            "ioctl {req:#x}"
+        );
         if req == wire::SIOCGIFFLAGS {
             // The "kernel" answers with the interface's flags (UP clear).
             let f = self.kernel_flags & !wire::IFF_UP;
