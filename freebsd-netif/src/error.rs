@@ -48,6 +48,8 @@ pub enum Op {
     Socket,
     /// `getifaddrs(3)`.
     List,
+    /// `kldload(2)` of an interface driver module.
+    LoadDriver,
 }
 
 impl Op {
@@ -72,6 +74,7 @@ impl Op {
             Op::DeleteRoute => "RTM_DELETE",
             Op::Socket => "socket",
             Op::List => "getifaddrs",
+            Op::LoadDriver => "kldload",
         }
     }
 }

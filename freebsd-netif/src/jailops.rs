@@ -15,7 +15,8 @@
 //! `kind: u8, 0: u8, len: u16 (little-endian), payload[len]`, zero-padded to a multiple of 8.
 //! The payload is the exact struct the kernel takes (see [`OpKind`]). Results: one 8-byte
 //! record per executed step, `index: u32 LE, errno: i32 LE` (0 = success); the child stops at
-//! the first failure. A `jail_attach` failure is reported with index [`ATTACH_INDEX`].
+//! the first failure. The first record is always the `jail_attach` result, with index
+//! [`ATTACH_INDEX`], so even an empty list proves the child got into the jail.
 
 use std::mem::size_of;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -300,25 +301,28 @@ impl JailOps {
         &self.encoded
     }
 
-    /// Whether `records` already holds the child's full report: one success record per step, or
-    /// a failure record (a step's errno, or the `jail_attach` record). The parent stops reading
-    /// there instead of waiting for EOF.
+    /// Whether `records` already holds the child's full report: the successful `jail_attach`
+    /// record and one success record per step, or a failure record (a step's errno, or a failed
+    /// attach). The parent stops reading there instead of waiting for EOF.
     pub fn report_complete(&self, records: &[u8]) -> bool {
         let mut ok = 0;
         for r in records.chunks_exact(RESULT_SIZE) {
             match OpResult::decode(r) {
-                Some(r) if r.errno == 0 && r.index != ATTACH_INDEX => ok += 1,
+                Some(r) if r.errno == 0 => ok += 1,
                 _ => return true,
             }
         }
-        ok >= self.ops.len()
+        // The attach record, then one per step.
+        ok > self.ops.len()
     }
 
-    /// Turns the child's result records into the outcome: `Ok(())` when every step reported
-    /// success, the typed error of the first failed step, or [`Error::Child`] when the report is
-    /// short (the child died; `exit` describes how).
+    /// Turns the child's result records into the outcome: `Ok(())` when the attach record and
+    /// every step reported success, [`Error::Attach`] when `jail_attach` failed, the typed error
+    /// of the first failed step ([`Error::InJail`]), or [`Error::Child`] when the report is short
+    /// or malformed (the child died; `exit` describes how).
     pub fn interpret(&self, jid: i32, records: &[u8], exit: &str) -> Result<(), Error> {
         let mut done = 0usize;
+        let mut attached = false;
         for r in records.chunks(RESULT_SIZE) {
             let Some(res) = OpResult::decode(r) else {
                 return Err(Error::Child {
@@ -327,9 +331,19 @@ impl JailOps {
                 });
             };
             if res.index == ATTACH_INDEX {
-                return Err(Error::Attach {
+                if res.errno != 0 {
+                    return Err(Error::Attach {
+                        jid,
+                        source: std::io::Error::from_raw_os_error(res.errno),
+                    });
+                }
+                attached = true;
+                continue;
+            }
+            if !attached {
+                return Err(Error::Child {
                     jid,
-                    source: std::io::Error::from_raw_os_error(res.errno),
+                    detail: format!("reported a step before jail_attach; {exit}"),
                 });
             }
             let index = res.index as usize;
@@ -348,7 +362,12 @@ impl JailOps {
             }
             done += 1;
         }
-        if done == self.ops.len() {
+        if !attached {
+            Err(Error::Child {
+                jid,
+                detail: format!("did not report jail_attach; {exit}"),
+            })
+        } else if done == self.ops.len() {
             Ok(())
         } else {
             Err(Error::Child {
@@ -391,14 +410,16 @@ pub trait ChildSys {
 /// status (0 when every step succeeded). Allocation-free: it only walks `encoded`, copies payloads
 /// into stack values and calls `sys`.
 pub fn child_run<S: ChildSys>(sys: &mut S, jid: i32, encoded: &[u8]) -> i32 {
-    if let Err(errno) = sys.jail_attach(jid) {
-        sys.report(
-            OpResult {
-                index: ATTACH_INDEX,
-                errno,
-            }
-            .encode(),
-        );
+    let attach = sys.jail_attach(jid);
+    let errno = attach.err().unwrap_or(0);
+    sys.report(
+        OpResult {
+            index: ATTACH_INDEX,
+            errno,
+        }
+        .encode(),
+    );
+    if errno != 0 {
         return 1;
     }
     let mut socks = [-1i32; 3];
@@ -758,7 +779,9 @@ mod tests {
         assert!(ops.report_complete(&records(&[(0, 0), (1, libc::EEXIST)])));
         assert!(ops.report_complete(&records(&[(ATTACH_INDEX, libc::EPERM)])));
         assert!(ops.report_complete(&records(&[(0, 0), (1, 0), (2, 0), (3, 0), (4, 0)])));
-        assert!(JailOps::new().report_complete(&[]));
+        // An empty list still waits for the attach record.
+        assert!(!JailOps::new().report_complete(&[]));
+        assert!(JailOps::new().report_complete(&records(&[])));
     }
 
     #[test]
@@ -772,7 +795,14 @@ mod tests {
         assert_eq!(OpResult::decode(&[0; 7]), None);
     }
 
+    /// Result records as the child writes them: the attach record, then `rs`.
     fn records(rs: &[(u32, i32)]) -> Vec<u8> {
+        let attach = [(ATTACH_INDEX, 0)];
+        let rs: Vec<(u32, i32)> = if rs.first().is_some_and(|r| r.0 == ATTACH_INDEX) {
+            rs.to_vec()
+        } else {
+            attach.iter().chain(rs).copied().collect()
+        };
         rs.iter()
             .flat_map(|&(index, errno)| OpResult { index, errno }.encode())
             .collect()
@@ -832,6 +862,17 @@ mod tests {
         ));
         assert!(matches!(
             ops.interpret(7, &records(&[(9, 0)]), "exit 0"),
+            Err(Error::Child { .. })
+        ));
+        // An empty list: only the attach record proves the child got in.
+        assert!(JailOps::new().interpret(7, &records(&[]), "exit 0").is_ok());
+        let e = JailOps::new()
+            .interpret(7, &[], "exit status 1")
+            .unwrap_err();
+        assert!(e.to_string().contains("did not report jail_attach"), "{e}");
+        let step_first = OpResult { index: 0, errno: 0 }.encode();
+        assert!(matches!(
+            ops.interpret(7, &step_first, "exit 0"),
             Err(Error::Child { .. })
         ));
     }

@@ -33,7 +33,7 @@ pub use error::{Error, Op, Result};
 pub use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 pub use name::{IfName, IfNameError, JailPairNames, MAX_SALTS, fnv1a32};
 #[cfg(target_os = "freebsd")]
-pub use sys::Netif;
+pub use sys::{Netif, load_driver};
 
 /// The two ends of an epair (if_epair(4)): `a` stays on the host, `b` usually goes into a jail.
 #[derive(Debug, Clone, PartialEq, Eq)]

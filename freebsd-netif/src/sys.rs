@@ -19,6 +19,11 @@ use crate::wire::{
 };
 use crate::{BridgeMember, Epair, Interface, sockaddr_to_net};
 
+unsafe extern "C" {
+    /// kldload(2), declared in `<sys/linker.h>`; the libc crate does not bind it.
+    fn kldload(file: *const libc::c_char) -> libc::c_int;
+}
+
 fn errno() -> i32 {
     io::Error::last_os_error()
         .raw_os_error()
@@ -100,9 +105,22 @@ impl Netif {
         IfName::from_bytes(r.name()).map_err(Error::from)
     }
 
+    /// Creates through `cloner`; if the kernel has no such cloner, loads `if_<driver>` with
+    /// kldload(2) and tries once more — what ifconfig(8) does before `create`.
+    fn create_loading(&self, cloner: &IfName, driver: &str) -> Result<IfName> {
+        match self.create(cloner) {
+            Err(Error::NoSuchCloner { .. }) => {
+                load_driver(driver)?;
+                self.create(cloner)
+            }
+            r => r,
+        }
+    }
+
     /// `ifconfig epair create` (if_epair(4)): the kernel picks the unit; returns both ends.
+    /// Loads `if_epair` first if the cloner is missing.
     pub fn epair(&self) -> Result<Epair> {
-        let a = self.create(&IfName::literal("epair"))?;
+        let a = self.create_loading(&IfName::literal("epair"), "epair")?;
         match Epair::from_a_side(a.clone()) {
             Some(p) => Ok(p),
             None => {
@@ -116,9 +134,10 @@ impl Netif {
         }
     }
 
-    /// `ifconfig bridge create` (if_bridge(4)): returns the new bridge's name.
+    /// `ifconfig bridge create` (if_bridge(4)): returns the new bridge's name. Loads
+    /// `if_bridge` first if the cloner is missing.
     pub fn bridge(&self) -> Result<IfName> {
-        self.create(&IfName::literal("bridge"))
+        self.create_loading(&IfName::literal("bridge"), "bridge")
     }
 
     /// Destroys a cloned interface (`SIOCIFDESTROY`, ifconfig(8) `destroy`). For an epair, either
@@ -447,6 +466,44 @@ impl Netif {
             let _ = self.destroy(&a_now);
         }
         r
+    }
+}
+
+/// Loads the kernel module `if_<driver>` (kldload(2)), as ifconfig(8) does before creating an
+/// interface of a driver the kernel does not have yet. `Ok(true)` if it was loaded now,
+/// `Ok(false)` if it was already loaded (`EEXIST`).
+#[doc(alias = "kldload")]
+pub fn load_driver(driver: &str) -> Result<bool> {
+    if driver.is_empty()
+        || driver.len() > 32
+        || !driver
+            .bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+    {
+        return Err(Error::InvalidInput {
+            what: format!("driver {driver:?}"),
+            reason: "expected 1 to 32 characters of [a-z0-9_] (e.g. \"epair\")".into(),
+        });
+    }
+    let file = std::ffi::CString::new(format!("if_{driver}")).map_err(|_| Error::InvalidInput {
+        what: format!("driver {driver:?}"),
+        reason: "contains a NUL byte".into(),
+    })?;
+    // SAFETY: kldload(2) reads a NUL-terminated module name that lives across the call.
+    if unsafe { kldload(file.as_ptr()) } >= 0 {
+        return Ok(true);
+    }
+    match errno() {
+        libc::EEXIST => Ok(false),
+        libc::EPERM => Err(Error::Permission {
+            name: format!("if_{driver}"),
+            op: Op::LoadDriver,
+        }),
+        e => Err(Error::Sys {
+            name: format!("if_{driver}"),
+            op: Op::LoadDriver,
+            source: io::Error::from_raw_os_error(e),
+        }),
     }
 }
 

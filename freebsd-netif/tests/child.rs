@@ -236,7 +236,15 @@ fn performs_every_step_in_order_without_allocating() {
     assert_eq!(fake.calls[9].len, 200);
     assert_eq!(&fake.calls[9].bytes[..4], &[200, 0, 5, 1]);
 
-    assert_eq!(fake.reports.len(), 5);
+    // The attach record, then one per step.
+    assert_eq!(fake.reports.len(), 6);
+    assert_eq!(
+        OpResult::decode(&fake.reports[0]).unwrap(),
+        OpResult {
+            index: ATTACH_INDEX,
+            errno: 0
+        }
+    );
     assert!(ops.interpret(7, &records(&fake), "exit status 0").is_ok());
 }
 
@@ -252,11 +260,11 @@ fn stops_at_the_first_failure_and_reports_it() {
     assert_eq!(status, 1);
     assert_eq!(
         fake.reports.len(),
-        3,
-        "steps 0, 1 ok; step 2 failed; nothing after"
+        4,
+        "attach, steps 0, 1 ok; step 2 failed; nothing after"
     );
     assert_eq!(
-        OpResult::decode(&fake.reports[2]).unwrap(),
+        OpResult::decode(&fake.reports[3]).unwrap(),
         OpResult {
             index: 2,
             errno: libc::ENXIO
@@ -362,9 +370,9 @@ fn malformed_list_fails_its_step_with_einval() {
     bytes[40] = 200; // the second record's kind
     let mut fake = Fake::new();
     assert_eq!(child_run(&mut fake, 1, &bytes), 1);
-    assert_eq!(fake.reports.len(), 2);
+    assert_eq!(fake.reports.len(), 3);
     assert_eq!(
-        OpResult::decode(&fake.reports[1]).unwrap(),
+        OpResult::decode(&fake.reports[2]).unwrap(),
         OpResult {
             index: 1,
             errno: libc::EINVAL

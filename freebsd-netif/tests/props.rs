@@ -1,6 +1,6 @@
 //! Property tests of the portable half: names, derived epair names, the in-jail list codec.
 
-use freebsd_netif::jailops::{JailOp, JailOps, OpResult, RawOps};
+use freebsd_netif::jailops::{ATTACH_INDEX, JailOp, JailOps, OpResult, RawOps};
 use freebsd_netif::{IfName, JailPairNames};
 use proptest::prelude::*;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -81,10 +81,12 @@ proptest! {
             prop_assert_eq!(r.payload.len(), payload.len());
             prop_assert_eq!(&r.payload[..16], &payload[..16]);
         }
-        // Every step reporting success is success.
-        let records: Vec<u8> = (0..ops.ops().len() as u32)
+        // The attach record and every step reporting success is success.
+        let records: Vec<u8> = std::iter::once(ATTACH_INDEX)
+            .chain(0..ops.ops().len() as u32)
             .flat_map(|index| OpResult { index, errno: 0 }.encode())
             .collect();
+        prop_assert!(ops.report_complete(&records));
         prop_assert!(ops.interpret(1, &records, "exit 0").is_ok());
     }
 
