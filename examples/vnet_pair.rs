@@ -149,7 +149,7 @@ fn plan(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
     show(
         "1. ifconfig epair create -> SIOCIFCREATE2 (kernel writes back \"epair<N>a\")",
         wire::SIOCIFCREATE2,
-        IfReq::new(&epair).as_bytes(),
+        IfReq::named(&epair).as_bytes(),
     );
     if let Some(j) = &a.jail_name {
         let n = JailPairNames::derive(j, 0);
@@ -167,7 +167,7 @@ fn plan(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         show(
             "2. ifconfig bridge create -> SIOCIFCREATE2",
             wire::SIOCIFCREATE2,
-            IfReq::new(&IfName::new("bridge")?).as_bytes(),
+            IfReq::named(&IfName::new("bridge")?).as_bytes(),
         );
         match (a.addr, a.gateway) {
             (IpNet::V4(net), IpAddr::V4(gw)) => show(
@@ -202,14 +202,14 @@ fn plan(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         "    ifbreq (80 bytes):\n        {}",
         hex(IfBReq::new(&ea).as_bytes())
     );
-    let mut up = IfReq::new(&ea);
+    let mut up = IfReq::named(&ea);
     up.set_flags(wire::IFF_UP);
     show(
         &format!("4. ifconfig {ea} up; ifconfig {bridge} up -> SIOCGIFFLAGS then SIOCSIFFLAGS"),
         wire::SIOCSIFFLAGS,
         up.as_bytes(),
     );
-    let mut mv = IfReq::new(&eb);
+    let mut mv = IfReq::named(&eb);
     mv.set_jid(a.jid);
     show(
         &format!("5. ifconfig {eb} vnet {} -> SIOCSIFVNET", a.jid),
@@ -245,13 +245,13 @@ fn plan(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
                 "7. ifconfig {ea} destroy -> SIOCIFDESTROY (destroys {eb} too, even in the jail)"
             ),
             wire::SIOCIFDESTROY,
-            IfReq::new(&ea).as_bytes(),
+            IfReq::named(&ea).as_bytes(),
         );
         if a.bridge.is_none() {
             show(
                 &format!("8. ifconfig {bridge} destroy -> SIOCIFDESTROY"),
                 wire::SIOCIFDESTROY,
-                IfReq::new(&bridge).as_bytes(),
+                IfReq::named(&bridge).as_bytes(),
             );
         }
     } else {

@@ -114,8 +114,8 @@ impl JailOp {
     /// The kind and payload bytes the child will use.
     pub fn encode_payload(&self, seq: i32) -> (OpKind, Vec<u8>) {
         match self {
-            JailOp::Up(n) => (OpKind::Up, IfReq::new(n).as_bytes().to_vec()),
-            JailOp::Down(n) => (OpKind::Down, IfReq::new(n).as_bytes().to_vec()),
+            JailOp::Up(n) => (OpKind::Up, IfReq::named(n).as_bytes().to_vec()),
+            JailOp::Down(n) => (OpKind::Down, IfReq::named(n).as_bytes().to_vec()),
             JailOp::AddInet(n, net) => (
                 OpKind::AddInet,
                 InAliasReq::new(n, net.addr(), net.prefix_len())
@@ -123,7 +123,7 @@ impl JailOp {
                     .to_vec(),
             ),
             JailOp::DeleteInet(n, a) => {
-                let mut r = IfReq::new(n);
+                let mut r = IfReq::named(n);
                 r.set_addr(SockaddrIn::new(*a));
                 (OpKind::DeleteInet, r.as_bytes().to_vec())
             }
@@ -146,7 +146,7 @@ impl JailOp {
                 RouteMessage::default_route(RouteAction::Delete, *gw, seq).encode(),
             ),
             JailOp::Rename(from, to) => {
-                let mut b = IfReq::new(from).as_bytes().to_vec();
+                let mut b = IfReq::named(from).as_bytes().to_vec();
                 b.extend_from_slice(&to.to_c_array());
                 (OpKind::Rename, b)
             }

@@ -100,7 +100,7 @@ impl Netif {
     /// Returns the name the kernel gave it.
     #[doc(alias = "SIOCIFCREATE2")]
     pub fn create(&self, cloner: &IfName) -> Result<IfName> {
-        let mut r = IfReq::new(cloner);
+        let mut r = IfReq::named(cloner);
         self.ifreq(wire::SIOCIFCREATE2, &mut r, Op::Create, cloner)?;
         IfName::from_bytes(r.name()).map_err(Error::from)
     }
@@ -144,14 +144,14 @@ impl Netif {
     /// end destroys both, even if the other end is inside a jail.
     #[doc(alias = "SIOCIFDESTROY")]
     pub fn destroy(&self, name: &IfName) -> Result<()> {
-        let mut r = IfReq::new(name);
+        let mut r = IfReq::named(name);
         self.ifreq(wire::SIOCIFDESTROY, &mut r, Op::Destroy, name)
     }
 
     /// The interface flags (`SIOCGIFFLAGS`): `IFF_*` from `<net/if.h>`.
     #[doc(alias = "SIOCGIFFLAGS")]
     pub fn flags(&self, name: &IfName) -> Result<u32> {
-        let mut r = IfReq::new(name);
+        let mut r = IfReq::named(name);
         self.ifreq(wire::SIOCGIFFLAGS, &mut r, Op::GetFlags, name)?;
         Ok(r.flags())
     }
@@ -159,7 +159,7 @@ impl Netif {
     /// Sets the interface flags (`SIOCSIFFLAGS`); the kernel ignores `IFF_CANTCHANGE` bits.
     #[doc(alias = "SIOCSIFFLAGS")]
     pub fn set_flags(&self, name: &IfName, flags: u32) -> Result<()> {
-        let mut r = IfReq::new(name);
+        let mut r = IfReq::named(name);
         r.set_flags(flags);
         self.ifreq(wire::SIOCSIFFLAGS, &mut r, Op::SetFlags, name)
     }
@@ -187,7 +187,7 @@ impl Netif {
         }
         let mut buf = descr.as_bytes().to_vec();
         buf.push(0);
-        let mut r = IfReq::new(name);
+        let mut r = IfReq::named(name);
         if descr.is_empty() {
             r.set_buffer(0, 0);
         } else {
@@ -202,7 +202,7 @@ impl Netif {
         let mut cap = 64usize;
         loop {
             let mut buf = vec![0u8; cap];
-            let mut r = IfReq::new(name);
+            let mut r = IfReq::named(name);
             r.set_buffer(cap as u64, buf.as_mut_ptr() as u64);
             match ioctl(self.fd(), wire::SIOCGIFDESCR, &mut r) {
                 Err(libc::ENOMSG) => return Ok(None),
@@ -224,7 +224,7 @@ impl Netif {
     #[doc(alias = "SIOCSIFNAME")]
     pub fn rename(&self, name: &IfName, new: &IfName) -> Result<()> {
         let newbuf = new.to_c_array();
-        let mut r = IfReq::new(name);
+        let mut r = IfReq::named(name);
         r.set_data(newbuf.as_ptr() as u64);
         ioctl(self.fd(), wire::SIOCSIFNAME, &mut r).map_err(|e| match e {
             libc::EEXIST => Error::Exists {
@@ -318,7 +318,7 @@ impl Netif {
     /// `jid`. Must be called on a handle opened on the host (parent) vnet.
     #[doc(alias = "SIOCSIFVNET")]
     pub fn move_to_jail(&self, name: &IfName, jid: i32) -> Result<()> {
-        let mut r = IfReq::new(name);
+        let mut r = IfReq::named(name);
         r.set_jid(jid);
         ioctl(self.fd(), wire::SIOCSIFVNET, &mut r)
             .map_err(|e| vnet_error(Op::MoveToJail, name, jid, e))
@@ -328,7 +328,7 @@ impl Netif {
     /// jail) back into this vnet; returns its name here.
     #[doc(alias = "SIOCSIFRVNET")]
     pub fn take_back(&self, name: &IfName, jid: i32) -> Result<IfName> {
-        let mut r = IfReq::new(name);
+        let mut r = IfReq::named(name);
         r.set_jid(jid);
         ioctl(self.fd(), wire::SIOCSIFRVNET, &mut r)
             .map_err(|e| vnet_error(Op::TakeBack, name, jid, e))?;
@@ -346,7 +346,7 @@ impl Netif {
     /// `ifconfig <name> inet <addr> -alias` (`SIOCDIFADDR`).
     #[doc(alias = "SIOCDIFADDR")]
     pub fn delete_inet(&self, name: &IfName, addr: Ipv4Addr) -> Result<()> {
-        let mut r = IfReq::new(name);
+        let mut r = IfReq::named(name);
         r.set_addr(SockaddrIn::new(addr));
         ioctl(self.fd(), wire::SIOCDIFADDR, &mut r)
             .map_err(|e| Error::from_errno(Op::DeleteAddress, name.as_str(), &addr.to_string(), e))

@@ -222,7 +222,9 @@ pub struct IfrIfru(pub [u8; 16]);
 ///
 /// ```
 /// use freebsd_netif::{IfName, wire::IfReq};
-/// let mut r = IfReq::new(&IfName::new("epair0b").unwrap());
+/// let mut r = IfReq::named(&IfName::new("epair0b").unwrap());
+/// assert_eq!(IfReq::new("epair0b"), Some(r));
+/// assert_eq!(IfReq::new("not valid"), None);
 /// r.set_jid(7);
 /// assert_eq!(r.jid(), 7);
 /// assert_eq!(r.name(), b"epair0b");
@@ -237,8 +239,14 @@ pub struct IfReq {
 }
 
 impl IfReq {
+    /// A zeroed request for the interface `name`, or `None` when `name` is not a valid
+    /// interface name (see [`IfName`]).
+    pub fn new(name: &str) -> Option<IfReq> {
+        IfName::new(name).ok().map(|n| IfReq::named(&n))
+    }
+
     /// A zeroed request for the interface `name`.
-    pub fn new(name: &IfName) -> IfReq {
+    pub fn named(name: &IfName) -> IfReq {
         IfReq {
             ifr_name: name_array(name),
             ifr_ifru: IfrIfru::default(),
@@ -783,7 +791,7 @@ mod tests {
 
     #[test]
     fn union_views() {
-        let mut r = IfReq::new(&IfName::new("epair0b").unwrap());
+        let mut r = IfReq::named(&IfName::new("epair0b").unwrap());
         r.set_jid(253);
         assert_eq!(&r.ifr_ifru.0[..4], &253i32.to_ne_bytes());
         assert_eq!(r.jid(), 253);
