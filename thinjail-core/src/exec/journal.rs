@@ -1,0 +1,280 @@
+//! The undo journal: one JSON object per line, each appended and `fsync`ed before the caller
+//! moves on.
+//!
+//! ```text
+//! {"rec":"open","label":"jail-create-dev","pid":4242}
+//! {"rec":"done","seq":1,"effect":{"effect":"dataset_created","name":"zdata/jails/dev"}}
+//! {"rec":"done","seq":2,"effect":{"effect":"dir_created","path":"/zdata/jails/dev/dev"}}
+//! {"rec":"undone","seq":2}
+//! {"rec":"closed","outcome":"rolled_back"}
+//! ```
+//!
+//! A torn last line (a crash in the middle of a write) is ignored when reading: the effect it
+//! would have recorded is the one whose step had not been confirmed yet.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::effect::Effect;
+
+/// How a journal was closed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// All steps completed; the effects stay.
+    Committed,
+    /// All completed effects were undone.
+    RolledBack,
+}
+
+/// One journal line.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "rec", rename_all = "snake_case")]
+pub enum Record {
+    /// First line.
+    Open {
+        /// What the operation is (`jail-create-dev`).
+        label: String,
+        /// Process that wrote it.
+        pid: u32,
+    },
+    /// An effect completed.
+    Done {
+        /// 1-based sequence number.
+        seq: u64,
+        /// The effect.
+        effect: Effect,
+    },
+    /// The effect `seq` was undone.
+    Undone {
+        /// Sequence number of the `Done` record.
+        seq: u64,
+    },
+    /// Last line.
+    Closed {
+        /// How.
+        outcome: Outcome,
+    },
+}
+
+/// Journal I/O failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// Reading, writing or syncing failed.
+    #[error("journal {}: {source}", path.display())]
+    Io {
+        /// Journal file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A line (other than a torn last line) is not a record.
+    #[error("journal {}: line {line}: {msg}", path.display())]
+    Corrupt {
+        /// Journal file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// Parser message.
+        msg: String,
+    },
+}
+
+/// An open journal file, appended to with `fsync` after every record.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Create a new journal (fails if the file exists) and write its `Open` record; the file and
+    /// its directory entry are synced.
+    pub fn create(path: &Path, label: &str) -> Result<Journal, JournalError> {
+        let io = |source| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(path)
+            .map_err(io)?;
+        let mut j = Journal {
+            path: path.to_path_buf(),
+            file,
+        };
+        j.append(&Record::Open {
+            label: label.to_string(),
+            pid: std::process::id(),
+        })?;
+        if let Some(dir) = path.parent() {
+            // The new directory entry must survive a crash too.
+            File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        Ok(j)
+    }
+
+    /// Open an existing journal for appending (recovery).
+    pub fn open_append(path: &Path) -> Result<Journal, JournalError> {
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|source| JournalError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Append one record and `fsync` it.
+    pub fn append(&mut self, rec: &Record) -> Result<(), JournalError> {
+        let mut line = serde_json::to_string(rec).map_err(|e| JournalError::Corrupt {
+            path: self.path.clone(),
+            line: 0,
+            msg: e.to_string(),
+        })?;
+        line.push('\n');
+        let io = |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        self.file.write_all(line.as_bytes()).map_err(io)?;
+        self.file.sync_data().map_err(io)
+    }
+
+    /// Read all records. A last line that does not parse (torn write) is dropped.
+    pub fn read(path: &Path) -> Result<Vec<Record>, JournalError> {
+        let io = |source| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let f = File::open(path).map_err(io)?;
+        let lines: Vec<String> = BufReader::new(f)
+            .lines()
+            .collect::<Result<_, _>>()
+            .map_err(io)?;
+        let mut out = Vec::with_capacity(lines.len());
+        let n = lines.len();
+        for (i, l) in lines.iter().enumerate() {
+            if l.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Record>(l) {
+                Ok(r) => out.push(r),
+                Err(_) if i + 1 == n => break,
+                Err(e) => {
+                    return Err(JournalError::Corrupt {
+                        path: path.to_path_buf(),
+                        line: i + 1,
+                        msg: e.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// What a journal says: the effects done and not undone (in order), and whether it is closed.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct JournalState {
+    /// Label of the `Open` record.
+    pub label: Option<String>,
+    /// `(seq, effect)` done and not undone, in the order they were done.
+    pub pending: Vec<(u64, Effect)>,
+    /// The outcome, if closed.
+    pub closed: Option<Outcome>,
+}
+
+impl JournalState {
+    /// Fold records into a state.
+    pub fn from_records(recs: &[Record]) -> JournalState {
+        let mut st = JournalState {
+            label: None,
+            pending: Vec::new(),
+            closed: None,
+        };
+        for r in recs {
+            match r {
+                Record::Open { label, .. } => st.label = Some(label.clone()),
+                Record::Done { seq, effect } => st.pending.push((*seq, effect.clone())),
+                Record::Undone { seq } => st.pending.retain(|(s, _)| s != seq),
+                Record::Closed { outcome } => st.closed = Some(*outcome),
+            }
+        }
+        st
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_and_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j");
+        let mut j = Journal::create(&p, "t").unwrap();
+        j.append(&Record::Done {
+            seq: 1,
+            effect: Effect::DirCreated { path: "/a".into() },
+        })
+        .unwrap();
+        j.append(&Record::Done {
+            seq: 2,
+            effect: Effect::IfCreated {
+                name: "epair0a".into(),
+            },
+        })
+        .unwrap();
+        j.append(&Record::Undone { seq: 2 }).unwrap();
+        drop(j);
+        // A torn write at the end.
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"rec\":\"done\",\"seq\":3,\"eff").unwrap();
+        let recs = Journal::read(&p).unwrap();
+        assert_eq!(recs.len(), 4);
+        let st = JournalState::from_records(&recs);
+        assert_eq!(st.label.as_deref(), Some("t"));
+        assert_eq!(
+            st.pending,
+            vec![(1, Effect::DirCreated { path: "/a".into() })]
+        );
+        assert_eq!(st.closed, None);
+    }
+
+    #[test]
+    fn corrupt_middle_line_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j");
+        std::fs::write(&p, "{\"rec\":\"open\",\"label\":\"x\",\"pid\":1}\ngarbage\n{\"rec\":\"undone\",\"seq\":1}\n").unwrap();
+        match Journal::read(&p) {
+            Err(JournalError::Corrupt { line: 2, .. }) => {}
+            other => panic!("expected corrupt line 2, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn create_refuses_existing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j");
+        Journal::create(&p, "a").unwrap();
+        assert!(matches!(
+            Journal::create(&p, "b"),
+            Err(JournalError::Io { .. })
+        ));
+    }
+}
