@@ -54,6 +54,7 @@ errnos! {
     ENOTDIR = 20, "Not a directory.";
     EINVAL = 22, "Invalid argument.";
     ENOSPC = 28, "No space left (unit numbers exhausted, name does not fit).";
+    EROFS = 30, "Read-only file system.";
     EAGAIN = 35, "Resource temporarily unavailable.";
     EOPNOTSUPP = 45, "Operation not supported.";
     EADDRNOTAVAIL = 49, "Cannot assign requested address (address not on the interface).";

@@ -5,8 +5,11 @@
 //! File-tree work is real I/O under the root directory given to [`SimHost::new`]: a host path
 //! `/zdata/jails/dev` is the real directory `<root>/zdata/jails/dev`. Mount points and jail roots
 //! must exist there, as on FreeBSD; [`Host::mount_zfs`] creates its mount point like libzfs does.
-//! The *contents* of mounts are not simulated (a nullfs mount does not make the lower directory
-//! visible at the mount point; a clone does not copy the snapshot's files).
+//! Paths are resolved through the mount table: below a nullfs mount point a path continues in
+//! the lower directory (so a jail's `/bin/sh` under a nullfs-mounted template is found, and
+//! writing through a read-only nullfs mount fails with EROFS); zfs and devfs mounts use the
+//! directory under the root itself. Dataset *contents* are not simulated: a clone does not copy
+//! its snapshot's files.
 //!
 //! ```
 //! use thinjail_core::host::{Errno, Host, JailSpec};
@@ -408,9 +411,15 @@ impl Model {
         }
     }
 
-    /// Index of the mount a path lives on (the last mount whose mount point is a prefix).
+    /// Index of the mount a path lives on: the deepest mount point that is a prefix of it
+    /// (the last mounted of those at the same place).
     fn mount_of(&self, path: &Path) -> Option<usize> {
-        self.mounts.iter().rposition(|m| path.starts_with(&m.at))
+        self.mounts
+            .iter()
+            .enumerate()
+            .filter(|(_, mt)| path.starts_with(&mt.at))
+            .max_by_key(|(i, mt)| (mt.at.components().count(), *i))
+            .map(|(i, _)| i)
     }
 
     fn effective_mountpoint(&self, name: &str) -> PathBuf {
@@ -709,8 +718,27 @@ impl SimHost {
         r
     }
 
-    /// Check a host path is absolute and has no `..`; returns the real path.
-    fn real(&self, op: OpKind, path: &Path) -> HostResult<PathBuf> {
+    /// Check a host path is absolute and has no `..`; returns the real path it resolves to
+    /// through the mount table (nullfs mounts redirect to their lower directory).
+    fn real(&self, m: &Model, op: OpKind, path: &Path) -> HostResult<PathBuf> {
+        Ok(self.resolve_checked(m, op, path)?.0)
+    }
+
+    /// Like [`SimHost::real`] for writing: EROFS through a read-only mount.
+    fn real_w(&self, m: &Model, op: OpKind, path: &Path) -> HostResult<PathBuf> {
+        let (real, ro) = self.resolve_checked(m, op, path)?;
+        if ro {
+            return Err(em(
+                op,
+                Object::Path(path.into()),
+                Errno::EROFS,
+                "read-only file system",
+            ));
+        }
+        Ok(real)
+    }
+
+    fn resolve_checked(&self, m: &Model, op: OpKind, path: &Path) -> HostResult<(PathBuf, bool)> {
         if !path.is_absolute() || path.components().any(|c| matches!(c, Component::ParentDir)) {
             return Err(em(
                 op,
@@ -719,12 +747,46 @@ impl SimHost {
                 "path must be absolute without '..'",
             ));
         }
-        Ok(self.real_path(path))
+        Ok(self.resolve(m, path))
+    }
+
+    /// Resolve a host path through the mount table: the deepest mount covering the path decides;
+    /// a nullfs mount continues at its lower directory. Returns the real path and whether a
+    /// read-only mount was crossed.
+    fn resolve(&self, m: &Model, path: &Path) -> (PathBuf, bool) {
+        let mut p: PathBuf = Path::new("/").join(
+            path.components()
+                .filter(|c| matches!(c, Component::Normal(_)))
+                .collect::<PathBuf>(),
+        );
+        let mut ro = false;
+        for _ in 0..64 {
+            let Some(idx) = m.mount_of(&p) else { break };
+            let mt = &m.mounts[idx];
+            ro |= mt.readonly;
+            if mt.fstype != FsType::Nullfs {
+                break;
+            }
+            let rest = p
+                .strip_prefix(&mt.at)
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            let lower = if rest.as_os_str().is_empty() {
+                PathBuf::from(&mt.source)
+            } else {
+                Path::new(&mt.source).join(rest)
+            };
+            if lower == p {
+                break;
+            }
+            p = lower;
+        }
+        (self.real_path(&p), ro)
     }
 
     /// The path must exist and be a directory (namei + VDIR check).
-    fn need_dir(&self, op: OpKind, path: &Path) -> HostResult<()> {
-        let real = self.real(op, path)?;
+    fn need_dir(&self, m: &Model, op: OpKind, path: &Path) -> HostResult<()> {
+        let real = self.real(m, op, path)?;
         match fs::metadata(&real) {
             Ok(md) if md.is_dir() => Ok(()),
             Ok(_) => Err(e(op, Object::Path(path.into()), Errno::ENOTDIR)),
@@ -943,8 +1005,8 @@ impl Host for SimHost {
     fn mount_nullfs(&self, lower: &Path, at: &Path, readonly: bool) -> HostResult<()> {
         let op = OpKind::MountNullfs;
         self.op(op, Object::Path(at.into()), |m| {
-            self.need_dir(op, lower)?;
-            self.need_dir(op, at)?;
+            self.need_dir(m, op, lower)?;
+            self.need_dir(m, op, at)?;
             m.mounts.push(MountInfo {
                 fstype: FsType::Nullfs,
                 source: lower.display().to_string(),
@@ -959,7 +1021,7 @@ impl Host for SimHost {
     fn mount_devfs(&self, at: &Path, ruleset: u16) -> HostResult<()> {
         let op = OpKind::MountDevfs;
         self.op(op, Object::Path(at.into()), |m| {
-            self.need_dir(op, at)?;
+            self.need_dir(m, op, at)?;
             // devfs_ruleset_use() creates a missing ruleset, empty: nothing hidden.
             m.rulesets.insert(ruleset);
             m.mounts.push(MountInfo {
@@ -990,12 +1052,17 @@ impl Host for SimHost {
                     "already mounted",
                 ));
             }
-            let real = self.real(op, at)?;
+            let real = self.real(m, op, at)?;
+            let real = if real.exists() {
+                real
+            } else {
+                self.real_w(m, op, at)?
+            };
             // libzfs: mkdirp(mountpoint, 0755) when missing.
             if !real.exists() {
                 fs::create_dir_all(&real).map_err(|err| io_err(op, at, err))?;
             }
-            self.need_dir(op, at)?;
+            self.need_dir(m, op, at)?;
             m.mounts.push(MountInfo {
                 fstype: FsType::Zfs,
                 source: dataset.into(),
@@ -1011,7 +1078,7 @@ impl Host for SimHost {
         let op = OpKind::Unmount;
         let obj = Object::Path(at.into());
         self.op(op, obj.clone(), |m| {
-            self.real(op, at)?;
+            self.real(m, op, at)?;
             let Some(idx) = m.mounts.iter().rposition(|mt| mt.at == at) else {
                 return Err(em(op, obj, Errno::EINVAL, "not a mount point"));
             };
@@ -1104,7 +1171,7 @@ impl Host for SimHost {
                     ));
                 }
             }
-            self.need_dir(op, &spec.path).map_err(|err| match err {
+            self.need_dir(m, op, &spec.path).map_err(|err| match err {
                 HostError::Os { errno, .. } => {
                     em(op, Object::Path(spec.path.clone()), errno, "path")
                 }
@@ -1222,7 +1289,7 @@ impl Host for SimHost {
     fn jail_exec(&self, jid: i32, cmd: &JailCommand) -> HostResult<i32> {
         let op = OpKind::JailExec;
         self.op(op, Object::Jid(jid), |m| {
-            let Some(j) = m.jails.get_mut(&jid) else {
+            let Some(j) = m.jails.get(&jid) else {
                 return Err(em(
                     op,
                     Object::Jid(jid),
@@ -1241,7 +1308,7 @@ impl Host for SimHost {
             let in_jail = j
                 .path
                 .join(Path::new(prog).strip_prefix("/").unwrap_or(Path::new(prog)));
-            if !Path::new(prog).is_absolute() || !self.real_path(&in_jail).is_file() {
+            if !Path::new(prog).is_absolute() || !self.real(m, op, &in_jail)?.is_file() {
                 return Err(em(
                     op,
                     Object::Path(in_jail),
@@ -1250,7 +1317,7 @@ impl Host for SimHost {
                 ));
             }
             if let Some(log) = &cmd.console_log {
-                let real = self.real(op, log)?;
+                let real = self.real_w(m, op, log)?;
                 let mut f = fs::OpenOptions::new()
                     .create(true)
                     .append(true)
@@ -1259,6 +1326,14 @@ impl Host for SimHost {
                 writeln!(f, "simhost: {}", cmd.argv.join(" "))
                     .map_err(|err| io_err(op, log, err))?;
             }
+            let Some(j) = m.jails.get_mut(&jid) else {
+                return Err(em(
+                    op,
+                    Object::Jid(jid),
+                    Errno::EINVAL,
+                    "jail_attach: no such jail",
+                ));
+            };
             j.execs.push(cmd.clone());
             Ok(0)
         })
@@ -1678,8 +1753,8 @@ impl Host for SimHost {
 
     fn file_type(&self, path: &Path) -> HostResult<Option<FileKind>> {
         let op = OpKind::FileType;
-        self.op(op, Object::Path(path.into()), |_| {
-            let real = self.real(op, path)?;
+        self.op(op, Object::Path(path.into()), |m| {
+            let real = self.real(m, op, path)?;
             match fs::symlink_metadata(&real) {
                 Ok(md) => {
                     let ft = md.file_type();
@@ -1701,8 +1776,8 @@ impl Host for SimHost {
 
     fn mkdir(&self, path: &Path, mode: u32) -> HostResult<()> {
         let op = OpKind::Mkdir;
-        self.op(op, Object::Path(path.into()), |_| {
-            let real = self.real(op, path)?;
+        self.op(op, Object::Path(path.into()), |m| {
+            let real = self.real_w(m, op, path)?;
             fs::create_dir(&real).map_err(|err| io_err(op, path, err))?;
             fs::set_permissions(&real, fs::Permissions::from_mode(mode))
                 .map_err(|err| io_err(op, path, err))
@@ -1711,8 +1786,8 @@ impl Host for SimHost {
 
     fn write_file(&self, path: &Path, contents: &[u8], mode: u32) -> HostResult<()> {
         let op = OpKind::WriteFile;
-        self.op(op, Object::Path(path.into()), |_| {
-            let real = self.real(op, path)?;
+        self.op(op, Object::Path(path.into()), |m| {
+            let real = self.real_w(m, op, path)?;
             fs::write(&real, contents).map_err(|err| io_err(op, path, err))?;
             fs::set_permissions(&real, fs::Permissions::from_mode(mode))
                 .map_err(|err| io_err(op, path, err))
@@ -1721,8 +1796,8 @@ impl Host for SimHost {
 
     fn remove_file(&self, path: &Path) -> HostResult<()> {
         let op = OpKind::RemoveFile;
-        self.op(op, Object::Path(path.into()), |_| {
-            let real = self.real(op, path)?;
+        self.op(op, Object::Path(path.into()), |m| {
+            let real = self.real_w(m, op, path)?;
             fs::remove_file(&real).map_err(|err| io_err(op, path, err))
         })
     }
@@ -1730,7 +1805,7 @@ impl Host for SimHost {
     fn remove_dir(&self, path: &Path) -> HostResult<()> {
         let op = OpKind::RemoveDir;
         self.op(op, Object::Path(path.into()), |m| {
-            let real = self.real(op, path)?;
+            let real = self.real_w(m, op, path)?;
             if m.mounts.iter().any(|mt| mt.at == path) {
                 return Err(em(
                     op,
