@@ -1,10 +1,11 @@
 //! Per-object locks that exclude both other threads and other processes: one lock file per object,
-//! held with `flock(2)` (`LOCK_EX`).
+//! held with `flock(2)` (`LOCK_EX`, or `LOCK_SH` for readers such as jails cloning a template).
 //!
 //! `flock` locks belong to an open file description, so two threads of one process that each open
 //! the lock file exclude each other just like two processes do. Locks are taken in a sorted order,
 //! so two operations that need overlapping sets (a jail and the shared bridge) cannot deadlock.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::fd::AsRawFd;
@@ -49,6 +50,48 @@ impl LockKey {
     }
 }
 
+/// How a lock is held.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum LockMode {
+    /// `LOCK_SH`: many holders (jails cloning from a template).
+    Shared,
+    /// `LOCK_EX`: one holder (a template update, everything about one jail).
+    Exclusive,
+}
+
+/// A key and the mode to hold it in.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Lock {
+    /// The object.
+    pub key: LockKey,
+    /// The mode.
+    pub mode: LockMode,
+}
+
+impl Lock {
+    /// Hold `key` exclusively.
+    pub fn exclusive(key: LockKey) -> Lock {
+        Lock {
+            key,
+            mode: LockMode::Exclusive,
+        }
+    }
+
+    /// Hold `key` shared.
+    pub fn shared(key: LockKey) -> Lock {
+        Lock {
+            key,
+            mode: LockMode::Shared,
+        }
+    }
+}
+
+impl From<LockKey> for Lock {
+    fn from(key: LockKey) -> Lock {
+        Lock::exclusive(key)
+    }
+}
+
 /// A directory of lock files.
 #[derive(Clone, Debug)]
 pub struct LockDir {
@@ -83,14 +126,18 @@ impl LockDir {
     /// Use (and create) `dir` for lock files.
     ///
     /// ```
-    /// use thinjail_core::exec::{LockDir, LockKey};
+    /// use thinjail_core::exec::{Lock, LockDir, LockKey};
     /// let dir = std::env::temp_dir().join(format!("tj-lock-doc-{}", std::process::id()));
     /// let locks = LockDir::new(&dir).unwrap();
-    /// let g = locks.lock(&[LockKey::Jail("dev".into()), LockKey::Bridge("bridge0".into())]).unwrap();
+    /// let jail = || Lock::exclusive(LockKey::Jail("dev".into()));
+    /// let tmpl = |l: fn(LockKey) -> Lock| l(LockKey::Template("14.2-RELEASE".into()));
+    /// let g = locks.lock(&[jail(), tmpl(Lock::shared)]).unwrap();
     /// assert_eq!(g.paths().count(), 2);
-    /// assert!(locks.try_lock(&[LockKey::Jail("dev".into())]).unwrap().is_none());
+    /// assert!(locks.try_lock(&[jail()]).unwrap().is_none()); // exclusive: taken
+    /// assert!(locks.try_lock(&[tmpl(Lock::shared)]).unwrap().is_some()); // shared: fine
+    /// assert!(locks.try_lock(&[tmpl(Lock::exclusive)]).unwrap().is_none());
     /// drop(g);
-    /// assert!(locks.try_lock(&[LockKey::Jail("dev".into())]).unwrap().is_some());
+    /// assert!(locks.try_lock(&[jail(), tmpl(Lock::exclusive)]).unwrap().is_some());
     /// # std::fs::remove_dir_all(&dir).unwrap();
     /// ```
     pub fn new(dir: impl AsRef<Path>) -> Result<LockDir, LockError> {
@@ -107,23 +154,26 @@ impl LockDir {
         &self.dir
     }
 
-    /// Take all `keys` exclusively, blocking until each is free (sorted order, no deadlock).
-    pub fn lock(&self, keys: &[LockKey]) -> Result<LockGuard, LockError> {
-        self.acquire(keys, true)
+    /// Take all `locks`, blocking until each is available (sorted order, no deadlock). A key
+    /// asked for in both modes is taken exclusively.
+    pub fn lock(&self, locks: &[Lock]) -> Result<LockGuard, LockError> {
+        self.acquire(locks, true)
             .map(|g| g.unwrap_or(LockGuard { files: Vec::new() }))
     }
 
-    /// Take all `keys` or none: `Ok(None)` if one is held elsewhere.
-    pub fn try_lock(&self, keys: &[LockKey]) -> Result<Option<LockGuard>, LockError> {
-        self.acquire(keys, false)
+    /// Take all `locks` or none: `Ok(None)` if one is held elsewhere in a conflicting mode.
+    pub fn try_lock(&self, locks: &[Lock]) -> Result<Option<LockGuard>, LockError> {
+        self.acquire(locks, false)
     }
 
-    fn acquire(&self, keys: &[LockKey], block: bool) -> Result<Option<LockGuard>, LockError> {
-        let mut names: Vec<String> = keys.iter().map(LockKey::file_name).collect();
-        names.sort();
-        names.dedup();
-        let mut files = Vec::with_capacity(names.len());
-        for n in names {
+    fn acquire(&self, locks: &[Lock], block: bool) -> Result<Option<LockGuard>, LockError> {
+        let mut wanted: BTreeMap<String, LockMode> = BTreeMap::new();
+        for l in locks {
+            let m = wanted.entry(l.key.file_name()).or_insert(l.mode);
+            *m = (*m).max(l.mode);
+        }
+        let mut files = Vec::with_capacity(wanted.len());
+        for (n, mode) in wanted {
             let path = self.dir.join(n);
             let f = OpenOptions::new()
                 .read(true)
@@ -135,7 +185,7 @@ impl LockDir {
                     path: path.clone(),
                     source,
                 })?;
-            match flock_exclusive(&f, block) {
+            match flock(&f, mode, block) {
                 Ok(true) => files.push((path, f)),
                 Ok(false) => return Ok(None),
                 Err(source) => return Err(LockError { path, source }),
@@ -145,13 +195,13 @@ impl LockDir {
     }
 }
 
-/// `flock(fd, LOCK_EX [| LOCK_NB])`, retrying on EINTR. `Ok(false)` = would block.
-fn flock_exclusive(f: &File, block: bool) -> io::Result<bool> {
-    let op = if block {
-        libc::LOCK_EX
-    } else {
-        libc::LOCK_EX | libc::LOCK_NB
+/// `flock(fd, LOCK_EX|LOCK_SH [| LOCK_NB])`, retrying on EINTR. `Ok(false)` = would block.
+fn flock(f: &File, mode: LockMode, block: bool) -> io::Result<bool> {
+    let op = match mode {
+        LockMode::Shared => libc::LOCK_SH,
+        LockMode::Exclusive => libc::LOCK_EX,
     };
+    let op = if block { op } else { op | libc::LOCK_NB };
     loop {
         // SAFETY: flock(2) on a file descriptor owned by `f`, which outlives the call; no
         // pointers are passed.

@@ -47,7 +47,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use effect::Effect;
 pub use journal::{Journal, JournalError, JournalState, Outcome, Record};
-pub use lock::{LockDir, LockError, LockGuard, LockKey};
+pub use lock::{Lock, LockDir, LockError, LockGuard, LockKey, LockMode};
 
 use crate::host::{
     DatasetProps, Errno, FileKind, FsType, Host, HostError, JailCommand, JailSpec, MountInfo,
@@ -916,7 +916,7 @@ impl<'h> Executor<'h> {
     pub fn run<S: Step>(
         &self,
         label: &str,
-        locks: &[LockKey],
+        locks: &[Lock],
         steps: &[S],
     ) -> Result<Context, ExecError> {
         let _guard = match &self.locks {
