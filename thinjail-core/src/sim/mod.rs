@@ -200,6 +200,8 @@ struct SimJail {
     allow: BTreeSet<String>,
     default_route: Option<Ipv4Addr>,
     execs: Vec<JailCommand>,
+    /// The mount its root directory was on at creation (the jail holds that vnode).
+    root_mount: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -231,6 +233,9 @@ struct Model {
     last_jid: i32,
     epair_units: BTreeSet<u32>,
     bridge_units: BTreeSet<u32>,
+    /// Identity of each entry of `mounts`.
+    mount_ids: Vec<u64>,
+    next_mount: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -411,15 +416,17 @@ impl Model {
         }
     }
 
-    /// Index of the mount a path lives on: the deepest mount point that is a prefix of it
-    /// (the last mounted of those at the same place).
+    /// Index of the mount a path lives on: the most recent mount whose mount point is a prefix
+    /// of it (a later mount at a shallower path hides older ones beneath it; a later one at a
+    /// deeper path sits on top of the older one).
     fn mount_of(&self, path: &Path) -> Option<usize> {
-        self.mounts
-            .iter()
-            .enumerate()
-            .filter(|(_, mt)| path.starts_with(&mt.at))
-            .max_by_key(|(i, mt)| (mt.at.components().count(), *i))
-            .map(|(i, _)| i)
+        last_covering(&self.mounts, path)
+    }
+
+    fn push_mount(&mut self, mt: MountInfo) {
+        self.next_mount += 1;
+        self.mounts.push(mt);
+        self.mount_ids.push(self.next_mount);
     }
 
     fn effective_mountpoint(&self, name: &str) -> PathBuf {
@@ -557,7 +564,7 @@ impl SimHost {
                 origin: None,
             },
         );
-        g.model.mounts.push(MountInfo {
+        g.model.push_mount(MountInfo {
             fstype: FsType::Zfs,
             source: name.into(),
             at,
@@ -750,38 +757,20 @@ impl SimHost {
         Ok(self.resolve(m, path))
     }
 
-    /// Resolve a host path through the mount table: the deepest mount covering the path decides;
-    /// a nullfs mount continues at its lower directory. Returns the real path and whether a
-    /// read-only mount was crossed.
+    /// Resolve a host path through the mount table: the most recent mount covering the path
+    /// decides (see `Model::mount_of`).
+    /// A mount's contents live where its mount point resolved when it was mounted (resolved
+    /// against the older mounts only); a nullfs mount continues at its lower directory, itself
+    /// resolved against the older mounts (nullfs does not see mounts made later on the lower
+    /// layer). Returns the real path and whether a read-only mount was crossed.
     fn resolve(&self, m: &Model, path: &Path) -> (PathBuf, bool) {
-        let mut p: PathBuf = Path::new("/").join(
+        let p: PathBuf = Path::new("/").join(
             path.components()
                 .filter(|c| matches!(c, Component::Normal(_)))
                 .collect::<PathBuf>(),
         );
-        let mut ro = false;
-        for _ in 0..64 {
-            let Some(idx) = m.mount_of(&p) else { break };
-            let mt = &m.mounts[idx];
-            ro |= mt.readonly;
-            if mt.fstype != FsType::Nullfs {
-                break;
-            }
-            let rest = p
-                .strip_prefix(&mt.at)
-                .map(Path::to_path_buf)
-                .unwrap_or_default();
-            let lower = if rest.as_os_str().is_empty() {
-                PathBuf::from(&mt.source)
-            } else {
-                Path::new(&mt.source).join(rest)
-            };
-            if lower == p {
-                break;
-            }
-            p = lower;
-        }
-        (self.real_path(&p), ro)
+        let (rel, ro) = resolve_in(&m.mounts, &p);
+        (self.real_path(&rel), ro)
     }
 
     /// The path must exist and be a directory (namei + VDIR check).
@@ -1007,7 +996,7 @@ impl Host for SimHost {
         self.op(op, Object::Path(at.into()), |m| {
             self.need_dir(m, op, lower)?;
             self.need_dir(m, op, at)?;
-            m.mounts.push(MountInfo {
+            m.push_mount(MountInfo {
                 fstype: FsType::Nullfs,
                 source: lower.display().to_string(),
                 at: at.into(),
@@ -1024,7 +1013,7 @@ impl Host for SimHost {
             self.need_dir(m, op, at)?;
             // devfs_ruleset_use() creates a missing ruleset, empty: nothing hidden.
             m.rulesets.insert(ruleset);
-            m.mounts.push(MountInfo {
+            m.push_mount(MountInfo {
                 fstype: FsType::Devfs,
                 source: "devfs".into(),
                 at: at.into(),
@@ -1063,7 +1052,7 @@ impl Host for SimHost {
                 fs::create_dir_all(&real).map_err(|err| io_err(op, at, err))?;
             }
             self.need_dir(m, op, at)?;
-            m.mounts.push(MountInfo {
+            m.push_mount(MountInfo {
                 fstype: FsType::Zfs,
                 source: dataset.into(),
                 at: at.into(),
@@ -1082,7 +1071,9 @@ impl Host for SimHost {
             let Some(idx) = m.mounts.iter().rposition(|mt| mt.at == at) else {
                 return Err(em(op, obj, Errno::EINVAL, "not a mount point"));
             };
-            if m.mounts
+            // Mounts made later inside it sit on top of it; older ones at deeper paths are
+            // covered by it, not on it.
+            if m.mounts[idx + 1..]
                 .iter()
                 .any(|mt| mt.at != at && mt.at.starts_with(at))
             {
@@ -1093,7 +1084,8 @@ impl Host for SimHost {
                     "a filesystem is mounted beneath it",
                 ));
             }
-            if !force && let Some(j) = m.jails.values().find(|j| m.mount_of(&j.path) == Some(idx)) {
+            let id = m.mount_ids[idx];
+            if !force && let Some(j) = m.jails.values().find(|j| j.root_mount == Some(id)) {
                 return Err(em(
                     op,
                     obj,
@@ -1102,6 +1094,7 @@ impl Host for SimHost {
                 ));
             }
             m.mounts.remove(idx);
+            m.mount_ids.remove(idx);
             Ok(())
         })
     }
@@ -1222,6 +1215,7 @@ impl Host for SimHost {
             } else {
                 spec.name.clone()
             };
+            let root_mount = m.mount_of(&spec.path).map(|i| m.mount_ids[i]);
             m.jails.insert(
                 jid,
                 SimJail {
@@ -1234,6 +1228,7 @@ impl Host for SimHost {
                     allow: spec.allow.iter().cloned().collect(),
                     default_route: None,
                     execs: Vec::new(),
+                    root_mount,
                 },
             );
             if spec.vnet {
@@ -1817,6 +1812,35 @@ impl Host for SimHost {
             fs::remove_dir(&real).map_err(|err| io_err(op, path, err))
         })
     }
+}
+
+fn last_covering(mounts: &[MountInfo], p: &Path) -> Option<usize> {
+    mounts.iter().rposition(|mt| p.starts_with(&mt.at))
+}
+
+/// See [`SimHost::resolve`]: returns a host path (to be placed under the root).
+fn resolve_in(mounts: &[MountInfo], p: &Path) -> (PathBuf, bool) {
+    let Some(idx) = last_covering(mounts, p) else {
+        return (p.to_path_buf(), false);
+    };
+    let mt = &mounts[idx];
+    let rest = p
+        .strip_prefix(&mt.at)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let base = match mt.fstype {
+        FsType::Nullfs => PathBuf::from(&mt.source),
+        FsType::Zfs | FsType::Devfs => mt.at.clone(),
+    };
+    let (real, lower_ro) = resolve_in(&mounts[..idx], &base);
+    let real = if rest.as_os_str().is_empty() {
+        real
+    } else {
+        real.join(rest)
+    };
+    // A path is on the deepest mount's filesystem; nullfs also inherits its lower layer's `ro`.
+    let ro = mt.readonly || (mt.fstype == FsType::Nullfs && lower_ro);
+    (real, ro)
 }
 
 /// Is `gw` inside the prefix of an address configured in vnet `v`?
