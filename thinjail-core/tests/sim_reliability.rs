@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use thinjail_core::exec::{ExecError, Executor, Op, Outcome, Transaction, recover};
-use thinjail_core::host::{DatasetProps, Errno, Host, OpKind};
+use thinjail_core::host::{Errno, Host, OpKind};
 use thinjail_core::sim::{FaultTrigger, SimHost, SimState};
 
 mod sim_fixture;
@@ -123,7 +123,7 @@ fn assert_restored(k: u64, host: &SimHost, before: &SimState) {
 #[test]
 fn crash_at_every_operation_then_recover() {
     let n = ops_of_successful_run();
-    let mut ok = 0;
+    let (mut ok, mut left_behind) = (0, 0);
     for k in 1..=n {
         let fx = fixture();
         let before = fx.host.state();
@@ -135,8 +135,8 @@ fn crash_at_every_operation_then_recover() {
             &plan("dev", 253),
             None,
         );
-        if k > 1 {
-            assert_ne!(fx.host.state(), before, "k={k}: the crash left work behind");
+        if fx.host.state() != before {
+            left_behind += 1;
         }
         let r = recover(&j, &fx.host).unwrap();
         assert_eq!(r.was_closed, None);
@@ -149,9 +149,13 @@ fn crash_at_every_operation_then_recover() {
         ok += 1;
     }
     println!(
-        "crash at every operation of create+start, then recover: {ok} of {n} restored the state before"
+        "crash at every operation of create+start (failing it), then recover: {ok} of {n} restored the state before ({left_behind} crashes had left work behind)"
     );
     assert_eq!(ok, n);
+    assert!(
+        left_behind + 2 >= n as usize,
+        "almost every crash point left work to undo"
+    );
 }
 
 #[test]
@@ -254,16 +258,13 @@ fn refusals_change_nothing() {
     let exec = Executor::new(&fx.host, fx.journals()).unwrap();
     exec.run("dev", &[], &plan("dev", 253)).unwrap();
     let before = fx.host.state();
-    let mut again = plan("dev", 254);
-    again[0] = Op::Clone {
-        snapshot: format!("{SKEL}@base"),
-        name: "zdata/jails/containers/dev2".into(),
-        props: DatasetProps::default(),
-    };
-    again[1] = Op::MountZfs {
-        dataset: "zdata/jails/containers/dev2".into(),
-        at: None,
-    };
+    // Another jail's plan that asks for the name "dev".
+    let mut again = plan("other", 254);
+    for op in &mut again {
+        if let Op::CreateJail { spec } = op {
+            spec.name = "dev".into();
+        }
+    }
     let e = exec.run("dev-again", &[], &again).unwrap_err();
     assert_eq!(e.errno(), Some(Errno::EEXIST), "{e}");
     assert_eq!(fx.host.state(), before);

@@ -40,10 +40,11 @@ pub enum Effect {
         /// The mount as it was.
         mount: MountInfo,
     },
-    /// A jail was created. Undo: remove it (if the jail with that name still has that jid).
+    /// A jail was created. Undo: remove it (if the jail with that name still has that jid; with
+    /// no jid — recorded before the call — the jail of that name, which the caller's lock owns).
     JailCreated {
-        /// jid.
-        jid: i32,
+        /// jid, once known.
+        jid: Option<i32>,
         /// name.
         name: String,
     },
@@ -168,13 +169,12 @@ impl Effect {
                     FsType::Zfs => host.mount_zfs(&mount.source, &mount.at),
                 }
             }
-            Effect::JailCreated { jid, name } => {
-                if same_jail(host, *jid, name)? {
-                    tolerate(host.jail_remove(*jid), &[Errno::EINVAL])
-                } else {
-                    Ok(())
+            Effect::JailCreated { jid, name } => match host.jail_by_name(name)? {
+                Some(j) if jid.is_none_or(|x| x == j.jid) => {
+                    tolerate(host.jail_remove(j.jid), &[Errno::EINVAL])
                 }
-            }
+                _ => Ok(()),
+            },
             Effect::IfCreated { name } => tolerate(host.if_destroy(name), &[Errno::ENXIO]),
             Effect::IfRenamed { from, to } => tolerate(host.if_rename(to, from), &[Errno::ENXIO]),
             Effect::IfDescribed { name, previous } => tolerate(

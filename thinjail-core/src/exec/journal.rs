@@ -48,6 +48,20 @@ pub enum Record {
         /// The effect.
         effect: Effect,
     },
+    /// About to make a change whose object is named in advance (written before the system
+    /// call). Until `Done` or `Failed` follows, recovery treats it as possibly done; every
+    /// undo tolerates "already gone".
+    Intent {
+        /// 1-based sequence number (shared with its `Done`/`Failed`).
+        seq: u64,
+        /// The effect it will have.
+        effect: Effect,
+    },
+    /// The change announced by `Intent seq` did not happen (the call failed).
+    Failed {
+        /// Sequence number of the `Intent`.
+        seq: u64,
+    },
     /// The effect `seq` was undone.
     Undone {
         /// Sequence number of the `Done` record.
@@ -193,7 +207,8 @@ impl Journal {
 pub struct JournalState {
     /// Label of the `Open` record.
     pub label: Option<String>,
-    /// `(seq, effect)` done and not undone, in the order they were done.
+    /// `(seq, effect)` done (or announced and not known to have failed) and not undone, in
+    /// order.
     pub pending: Vec<(u64, Effect)>,
     /// The outcome, if closed.
     pub closed: Option<Outcome>,
@@ -210,7 +225,13 @@ impl JournalState {
         for r in recs {
             match r {
                 Record::Open { label, .. } => st.label = Some(label.clone()),
-                Record::Done { seq, effect } => st.pending.push((*seq, effect.clone())),
+                Record::Intent { seq, effect } => st.pending.push((*seq, effect.clone())),
+                Record::Done { seq, effect } => match st.pending.iter_mut().find(|(s, _)| s == seq)
+                {
+                    Some(slot) => slot.1 = effect.clone(),
+                    None => st.pending.push((*seq, effect.clone())),
+                },
+                Record::Failed { seq } => st.pending.retain(|(s, _)| s != seq),
                 Record::Undone { seq } => st.pending.retain(|(s, _)| s != seq),
                 Record::Closed { outcome } => st.closed = Some(*outcome),
             }
@@ -254,6 +275,53 @@ mod tests {
             vec![(1, Effect::DirCreated { path: "/a".into() })]
         );
         assert_eq!(st.closed, None);
+    }
+
+    #[test]
+    fn intents_count_until_failed() {
+        let recs = vec![
+            Record::Open {
+                label: "x".into(),
+                pid: 1,
+            },
+            Record::Intent {
+                seq: 1,
+                effect: Effect::JailCreated {
+                    jid: None,
+                    name: "a".into(),
+                },
+            },
+            Record::Done {
+                seq: 1,
+                effect: Effect::JailCreated {
+                    jid: Some(3),
+                    name: "a".into(),
+                },
+            },
+            Record::Intent {
+                seq: 2,
+                effect: Effect::DirCreated { path: "/x".into() },
+            },
+            Record::Failed { seq: 2 },
+            Record::Intent {
+                seq: 3,
+                effect: Effect::DirCreated { path: "/y".into() },
+            },
+        ];
+        let st = JournalState::from_records(&recs);
+        assert_eq!(
+            st.pending,
+            vec![
+                (
+                    1,
+                    Effect::JailCreated {
+                        jid: Some(3),
+                        name: "a".into()
+                    }
+                ),
+                (3, Effect::DirCreated { path: "/y".into() }),
+            ]
+        );
     }
 
     #[test]

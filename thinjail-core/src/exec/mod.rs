@@ -2,18 +2,21 @@
 //! as it found it — also after a crash.
 //!
 //! - A [`Step`] changes the host and records each change as an [`Effect`] (which knows its
-//!   inverse) through [`Transaction::record`], which appends it to the [`Journal`] and `fsync`s
-//!   before the step returns.
+//!   inverse). Changes whose object is named in advance go through [`Transaction::guarded`]:
+//!   an `Intent` record is synced *before* the system call and `Done`/`Failed` after it, so even a
+//!   crash right after the call returned is undone. Changes whose name the kernel picks (an epair
+//!   or bridge with a kernel-chosen unit) are recorded with [`Transaction::record`] right after
+//!   the call.
 //! - [`Executor::run`] runs steps in order; on the first error it undoes the completed effects in
 //!   reverse and closes the journal as rolled back.
 //! - After a crash, [`recover`] reads the journal and finishes the undo. Undo is idempotent, so a
 //!   crash during undo (or during recovery) is recovered the same way.
 //! - [`LockDir`] serialises operations on the same objects (a jail, the shared bridge, a template)
-//!   across threads and processes.
+//!   across threads and processes; write-ahead intents rely on it (the run owns the objects it
+//!   names).
 //!
-//! Known window: a crash after the kernel call of a step returned but before its effect record
-//! was synced leaves that one object behind (for objects with a kernel-chosen name — an epair
-//! unit, a jid — the journal cannot know the name yet). Everything recorded is undone.
+//! Known window: a crash after the kernel created an interface with a unit it chose, and before
+//! the record of its name was synced, leaves that one interface behind (nothing else).
 //!
 //! ```
 //! use thinjail_core::exec::{Executor, Op};
@@ -336,8 +339,8 @@ fn mkdir_all(tx: &mut Transaction<'_>, path: &Path, mode: u32) -> Result<(), Exe
         match tx.host.file_type(&p)? {
             Some(FileKind::Dir) => {}
             None => {
-                tx.host.mkdir(&p, mode)?;
-                tx.record(Effect::DirCreated { path: p })?;
+                let eff = Effect::DirCreated { path: p.clone() };
+                tx.guarded(eff.clone(), |h| h.mkdir(&p, mode), |_| eff)?;
             }
             Some(_) => {
                 return Err(HostError::os(OpKind::Mkdir, Object::Path(p), Errno::ENOTDIR).into());
@@ -401,20 +404,27 @@ impl Step for Op {
         let host = tx.host;
         match self {
             Op::CreateDataset { name, props } => {
-                host.dataset_create(name, props)?;
-                tx.record(Effect::DatasetCreated { name: name.clone() })
+                refuse_existing_dataset(host, OpKind::DatasetCreate, name)?;
+                let eff = Effect::DatasetCreated { name: name.clone() };
+                tx.guarded(eff.clone(), |h| h.dataset_create(name, props), |_| eff)
             }
             Op::Snapshot { name } => {
-                host.dataset_snapshot(name)?;
-                tx.record(Effect::DatasetCreated { name: name.clone() })
+                refuse_existing_dataset(host, OpKind::DatasetSnapshot, name)?;
+                let eff = Effect::DatasetCreated { name: name.clone() };
+                tx.guarded(eff.clone(), |h| h.dataset_snapshot(name), |_| eff)
             }
             Op::Clone {
                 snapshot,
                 name,
                 props,
             } => {
-                host.dataset_clone(snapshot, name, props)?;
-                tx.record(Effect::DatasetCreated { name: name.clone() })
+                refuse_existing_dataset(host, OpKind::DatasetClone, name)?;
+                let eff = Effect::DatasetCreated { name: name.clone() };
+                tx.guarded(
+                    eff.clone(),
+                    |h| h.dataset_clone(snapshot, name, props),
+                    |_| eff,
+                )
             }
             Op::MkdirAll { path, mode } => mkdir_all(tx, path, *mode),
             Op::WriteFile {
@@ -430,23 +440,27 @@ impl Step for Op {
                     )
                     .into());
                 }
-                host.write_file(path, contents, *mode)?;
-                tx.record(Effect::FileWritten { path: path.clone() })
+                let eff = Effect::FileWritten { path: path.clone() };
+                tx.guarded(
+                    eff.clone(),
+                    |h| h.write_file(path, contents, *mode),
+                    |_| eff,
+                )
             }
             Op::MountNullfs {
                 lower,
                 at,
                 readonly,
             } => {
-                host.mount_nullfs(lower, at, *readonly)?;
-                tx.record(Effect::Mounted {
-                    mount: MountInfo {
-                        fstype: FsType::Nullfs,
-                        source: lower.display().to_string(),
-                        at: at.clone(),
-                        readonly: *readonly,
-                        ruleset: None,
-                    },
+                let mount = MountInfo {
+                    fstype: FsType::Nullfs,
+                    source: lower.display().to_string(),
+                    at: at.clone(),
+                    readonly: *readonly,
+                    ruleset: None,
+                };
+                mount_guarded(tx, OpKind::MountNullfs, mount, |h| {
+                    h.mount_nullfs(lower, at, *readonly)
                 })
             }
             Op::MountDevfs { at, ruleset } => {
@@ -456,15 +470,15 @@ impl Step for Op {
                         at.display()
                     )));
                 }
-                host.mount_devfs(at, *ruleset)?;
-                tx.record(Effect::Mounted {
-                    mount: MountInfo {
-                        fstype: FsType::Devfs,
-                        source: "devfs".into(),
-                        at: at.clone(),
-                        readonly: false,
-                        ruleset: Some(*ruleset),
-                    },
+                let mount = MountInfo {
+                    fstype: FsType::Devfs,
+                    source: "devfs".into(),
+                    at: at.clone(),
+                    readonly: false,
+                    ruleset: Some(*ruleset),
+                };
+                mount_guarded(tx, OpKind::MountDevfs, mount, |h| {
+                    h.mount_devfs(at, *ruleset)
                 })
             }
             Op::MountZfs { dataset, at } => {
@@ -473,16 +487,14 @@ impl Step for Op {
                     None => host.dataset_mountpoint(dataset)?,
                 };
                 mkdir_all(tx, &at, 0o755)?;
-                host.mount_zfs(dataset, &at)?;
-                tx.record(Effect::Mounted {
-                    mount: MountInfo {
-                        fstype: FsType::Zfs,
-                        source: dataset.clone(),
-                        at,
-                        readonly: false,
-                        ruleset: None,
-                    },
-                })
+                let mount = MountInfo {
+                    fstype: FsType::Zfs,
+                    source: dataset.clone(),
+                    at: at.clone(),
+                    readonly: false,
+                    ruleset: None,
+                };
+                mount_guarded(tx, OpKind::MountZfs, mount, |h| h.mount_zfs(dataset, &at))
             }
             Op::Unmount { at } => {
                 let Some(m) = host.mounts()?.into_iter().rev().find(|m| &m.at == at) else {
@@ -493,18 +505,37 @@ impl Step for Op {
                     )
                     .into());
                 };
-                host.unmount(at, false)?;
-                tx.record(Effect::Unmounted { mount: m })
+                let eff = Effect::Unmounted { mount: m };
+                tx.guarded(eff.clone(), |h| h.unmount(at, false), |_| eff)
             }
             Op::CreateJail { spec } => {
-                let jid = host.jail_create(spec)?;
-                tx.ctx.jids.insert(spec.name.clone(), jid);
-                tx.record(Effect::JailCreated {
-                    jid,
-                    name: spec.name.clone(),
-                })
+                if host.jail_by_name(&spec.name)?.is_some() {
+                    return Err(HostError::os_msg(
+                        OpKind::JailCreate,
+                        Object::Jail(spec.name.clone()),
+                        Errno::EEXIST,
+                        format!("jail \"{}\" already exists", spec.name),
+                    )
+                    .into());
+                }
+                let name = spec.name.clone();
+                let jid = tx.guarded(
+                    Effect::JailCreated {
+                        jid: None,
+                        name: name.clone(),
+                    },
+                    |h| h.jail_create(spec),
+                    |jid| Effect::JailCreated {
+                        jid: Some(*jid),
+                        name: name.clone(),
+                    },
+                )?;
+                tx.ctx.jids.insert(name, jid);
+                Ok(())
             }
             Op::CreateEpair { bind } => {
+                // The kernel picks the unit: the name is only known afterwards (see the module
+                // docs for the crash window this leaves).
                 let pair = host.epair_create(None)?;
                 tx.ctx.ifaces.insert(format!("{bind}.a"), pair.a.clone());
                 tx.ctx.ifaces.insert(format!("{bind}.b"), pair.b.clone());
@@ -517,61 +548,79 @@ impl Step for Op {
                         tx.ctx.ifaces.insert(bind.clone(), name);
                         return Ok(());
                     }
+                    let eff = Effect::IfCreated { name: name.clone() };
+                    tx.guarded(eff.clone(), |h| h.bridge_create(Some(*u)), |_| eff)?;
+                    tx.ctx.ifaces.insert(bind.clone(), name);
+                    return Ok(());
                 }
-                let name = host.bridge_create(*unit)?;
+                let name = host.bridge_create(None)?;
                 tx.ctx.ifaces.insert(bind.clone(), name.clone());
                 tx.record(Effect::IfCreated { name })
             }
             Op::RenameIf { iface, to } => {
                 let from = iface.resolve(&tx.ctx)?;
-                host.if_rename(&from, to)?;
+                let eff = Effect::IfRenamed {
+                    from: from.clone(),
+                    to: to.clone(),
+                };
+                tx.guarded(eff.clone(), |h| h.if_rename(&from, to), |_| eff)?;
                 if let IfRef::Var(v) = iface {
                     tx.ctx.ifaces.insert(v.clone(), to.clone());
                 }
-                tx.record(Effect::IfRenamed {
-                    from,
-                    to: to.clone(),
-                })
+                Ok(())
             }
             Op::DescribeIf { iface, description } => {
                 let name = iface.resolve(&tx.ctx)?;
-                let previous = host
-                    .interfaces(None)?
-                    .into_iter()
-                    .find(|i| i.name == name)
-                    .ok_or_else(|| {
-                        HostError::os(OpKind::IfSetDescription, Object::iface(&name), Errno::ENXIO)
-                    })?
-                    .description;
-                host.if_set_description(&name, Some(description))?;
-                tx.record(Effect::IfDescribed { name, previous })
+                let previous = host_iface(host, &name, OpKind::IfSetDescription)?.description;
+                let eff = Effect::IfDescribed {
+                    name: name.clone(),
+                    previous,
+                };
+                tx.guarded(
+                    eff.clone(),
+                    |h| h.if_set_description(&name, Some(description)),
+                    |_| eff,
+                )
             }
             Op::IfUp { iface } => {
                 let name = iface.resolve(&tx.ctx)?;
-                let was_up = host
-                    .interfaces(None)?
-                    .iter()
-                    .any(|i| i.name == name && i.up);
-                if was_up {
+                if host_iface(host, &name, OpKind::IfSetUp)?.up {
                     return Ok(());
                 }
-                host.if_set_up(&name, true)?;
-                tx.record(Effect::IfUp { name })
+                let eff = Effect::IfUp { name: name.clone() };
+                tx.guarded(eff.clone(), |h| h.if_set_up(&name, true), |_| eff)
             }
             Op::BridgeAddm { bridge, member } => {
                 let (bridge, member) = (bridge.resolve(&tx.ctx)?, member.resolve(&tx.ctx)?);
-                host.bridge_addm(&bridge, &member)?;
-                tx.record(Effect::BridgeMember { bridge, member })
+                if let Some(b) = host_iface(host, &member, OpKind::BridgeAddm)?.member_of {
+                    let errno = if b == bridge {
+                        Errno::EEXIST
+                    } else {
+                        Errno::EBUSY
+                    };
+                    return Err(HostError::os_msg(
+                        OpKind::BridgeAddm,
+                        Object::iface(&member),
+                        errno,
+                        format!("already a member of {b}"),
+                    )
+                    .into());
+                }
+                let eff = Effect::BridgeMember {
+                    bridge: bridge.clone(),
+                    member: member.clone(),
+                };
+                tx.guarded(eff.clone(), |h| h.bridge_addm(&bridge, &member), |_| eff)
             }
             Op::VnetMove { iface, jail } => {
                 let name = iface.resolve(&tx.ctx)?;
                 let jid = tx.jid(jail)?;
-                host.if_move_to_jail(&name, jid)?;
-                tx.record(Effect::VnetMoved {
-                    name,
+                let eff = Effect::VnetMoved {
+                    name: name.clone(),
                     jid,
                     jail: jail.clone(),
-                })
+                };
+                tx.guarded(eff.clone(), |h| h.if_move_to_jail(&name, jid), |_| eff)
             }
             Op::JailAddr {
                 jail,
@@ -581,31 +630,39 @@ impl Step for Op {
             } => {
                 let name = iface.resolve(&tx.ctx)?;
                 let jid = tx.jid(jail)?;
-                host.jail_if_addr_add(jid, &name, *addr, *prefix)?;
-                tx.record(Effect::JailAddr {
+                let eff = Effect::JailAddr {
                     jid,
                     jail: jail.clone(),
-                    name,
+                    name: name.clone(),
                     addr: *addr,
-                })
+                };
+                tx.guarded(
+                    eff.clone(),
+                    |h| h.jail_if_addr_add(jid, &name, *addr, *prefix),
+                    |_| eff,
+                )
             }
             Op::JailIfUp { jail, iface } => {
                 let name = iface.resolve(&tx.ctx)?;
                 let jid = tx.jid(jail)?;
-                host.jail_if_set_up(jid, &name, true)?;
-                tx.record(Effect::JailIfUp {
+                let eff = Effect::JailIfUp {
                     jid,
                     jail: jail.clone(),
-                    name,
-                })
+                    name: name.clone(),
+                };
+                tx.guarded(eff.clone(), |h| h.jail_if_set_up(jid, &name, true), |_| eff)
             }
             Op::JailDefaultRoute { jail, gateway } => {
                 let jid = tx.jid(jail)?;
-                host.jail_route_add_default(jid, *gateway)?;
-                tx.record(Effect::JailRoute {
+                let eff = Effect::JailRoute {
                     jid,
                     jail: jail.clone(),
-                })
+                };
+                tx.guarded(
+                    eff.clone(),
+                    |h| h.jail_route_add_default(jid, *gateway),
+                    |_| eff,
+                )
             }
             Op::JailExec { jail, command } => {
                 let jid = tx.jid(jail)?;
@@ -625,6 +682,56 @@ impl Step for Op {
             }
         }
     }
+}
+
+/// EEXIST before anything changes if the dataset exists (so a write-ahead intent never names
+/// someone else's dataset).
+fn refuse_existing_dataset(host: &dyn Host, op: OpKind, name: &str) -> Result<(), ExecError> {
+    if host.dataset_exists(name)? {
+        return Err(HostError::os_msg(
+            op,
+            Object::Dataset(name.into()),
+            Errno::EEXIST,
+            "dataset already exists",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A host interface by name (ENXIO if absent).
+fn host_iface(host: &dyn Host, name: &str, op: OpKind) -> Result<crate::host::IfInfo, ExecError> {
+    host.interfaces(None)?
+        .into_iter()
+        .find(|i| i.name == name)
+        .ok_or_else(|| HostError::os(op, Object::iface(name), Errno::ENXIO).into())
+}
+
+/// Mount with a write-ahead intent; refused (EBUSY) if the same filesystem is already the top
+/// mount there, so undoing the intent can never unmount someone else's identical mount.
+fn mount_guarded(
+    tx: &mut Transaction<'_>,
+    op: OpKind,
+    mount: MountInfo,
+    call: impl FnOnce(&dyn Host) -> Result<(), HostError>,
+) -> Result<(), ExecError> {
+    let top = tx
+        .host
+        .mounts()?
+        .into_iter()
+        .rev()
+        .find(|m| m.at == mount.at);
+    if top.is_some_and(|t| t.fstype == mount.fstype && t.source == mount.source) {
+        return Err(HostError::os_msg(
+            op,
+            Object::Path(mount.at.clone()),
+            Errno::EBUSY,
+            "already mounted there",
+        )
+        .into());
+    }
+    let eff = Effect::Mounted { mount };
+    tx.guarded(eff.clone(), call, |_| eff)
 }
 
 /// A running operation: its journal, its completed effects and its [`Context`].
@@ -716,6 +823,37 @@ impl<'h> Transaction<'h> {
             effect,
         })?;
         Ok(())
+    }
+
+    /// Make a change whose object is named in advance, write-ahead: an `Intent` record is
+    /// journaled and synced before `call` runs, then `Done` (with the effect `done` builds from
+    /// the result) or `Failed`. A crash between the call and its `Done` is still undone by
+    /// [`recover`]. The caller must own the object (hold its lock, and have checked that it did
+    /// not exist), because recovery undoes an intent whose call may never have run.
+    pub fn guarded<T>(
+        &mut self,
+        intent: Effect,
+        call: impl FnOnce(&'h dyn Host) -> Result<T, HostError>,
+        done: impl FnOnce(&T) -> Effect,
+    ) -> Result<T, ExecError> {
+        self.seq += 1;
+        let seq = self.seq;
+        self.journal.append(&Record::Intent {
+            seq,
+            effect: intent,
+        })?;
+        match call(self.host) {
+            Ok(v) => {
+                let effect = done(&v);
+                self.done.push((seq, effect.clone()));
+                self.journal.append(&Record::Done { seq, effect })?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.journal.append(&Record::Failed { seq })?;
+                Err(e.into())
+            }
+        }
     }
 
     /// Run one step.

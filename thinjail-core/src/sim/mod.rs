@@ -239,11 +239,24 @@ struct Model {
 }
 
 #[derive(Clone, Copy, Debug)]
+enum Action {
+    Fail(Errno),
+    CrashAfter,
+}
+
+#[derive(Clone, Copy, Debug)]
 struct Armed {
     trigger: FaultTrigger,
     /// Counter value at which it fires.
     at: u64,
-    errno: Errno,
+    action: Action,
+}
+
+/// The panic payload of a simulated crash (see [`SimHost::inject_crash_after`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SimulatedCrash {
+    /// Sequence number of the operation after which the "process" died.
+    pub seq: u64,
 }
 
 #[derive(Default)]
@@ -587,13 +600,30 @@ impl SimHost {
     /// Arm a one-shot fault: the operation selected by `trigger` fails with `errno` and changes
     /// nothing.
     pub fn inject(&self, trigger: FaultTrigger, errno: Errno) {
+        self.arm(trigger, Action::Fail(errno));
+    }
+
+    /// Arm a one-shot crash: the operation selected by `trigger` is carried out (it takes
+    /// effect, or fails by the kernel's rules), then the calling thread panics with a
+    /// [`SimulatedCrash`] payload — what a process killed right after a system call returned
+    /// leaves behind (nothing after it is journaled). Catch it with `std::panic::catch_unwind`.
+    /// The host stays usable.
+    pub fn inject_crash_after(&self, trigger: FaultTrigger) {
+        self.arm(trigger, Action::CrashAfter);
+    }
+
+    fn arm(&self, trigger: FaultTrigger, action: Action) {
         let mut g = self.lock();
         let at = match trigger {
             FaultTrigger::Nth(n) => g.total + n,
             FaultTrigger::NthMutation(n) => g.mutations + n,
             FaultTrigger::NthOf(k, n) => g.per_kind.get(&k).copied().unwrap_or(0) + n,
         };
-        g.faults.push(Armed { trigger, at, errno });
+        g.faults.push(Armed {
+            trigger,
+            at,
+            action,
+        });
     }
 
     /// Disarm all faults.
@@ -700,15 +730,21 @@ impl SimHost {
             FaultTrigger::NthOf(k, _) => k == kind && a.at == this_kind,
         });
         let seq = g.total;
+        let mut crash = false;
         if let Some(i) = fired {
             let a = g.faults.remove(i);
-            g.log.push(LogEntry {
-                seq,
-                op: kind,
-                object: object.clone(),
-                outcome: LogOutcome::Injected(a.errno),
-            });
-            return Err(em(kind, object, a.errno, "injected fault"));
+            match a.action {
+                Action::Fail(errno) => {
+                    g.log.push(LogEntry {
+                        seq,
+                        op: kind,
+                        object: object.clone(),
+                        outcome: LogOutcome::Injected(errno),
+                    });
+                    return Err(em(kind, object, errno, "injected fault"));
+                }
+                Action::CrashAfter => crash = true,
+            }
         }
         let r = f(&mut g.model);
         let outcome = match &r {
@@ -722,6 +758,10 @@ impl SimHost {
             object,
             outcome,
         });
+        if crash {
+            drop(g);
+            std::panic::panic_any(SimulatedCrash { seq });
+        }
         r
     }
 
