@@ -6,7 +6,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Once;
 
-use thinjail_core::exec::{Transaction, recover};
+use thinjail_core::exec::{Executor, Op, Outcome, Transaction, recover, recover_dir};
 use thinjail_core::host::OpKind;
 use thinjail_core::sim::{FaultTrigger, SimHost, SimulatedCrash};
 
@@ -85,4 +85,65 @@ fn crash_after_every_operation_took_effect_then_recover() {
         "{leaked:?}"
     );
     assert!(leaked.len() <= 1);
+}
+
+#[test]
+fn recover_dir_finishes_every_open_journal() {
+    let fx = fixture();
+    let before = fx.host.state();
+    let exec = Executor::new(&fx.host, fx.journals()).unwrap();
+    // Two interrupted runs and one that rolled back cleanly.
+    for name in ["a", "b"] {
+        let mut tx = exec.begin(name).unwrap();
+        for s in plan(name, 2) {
+            tx.apply(&s).unwrap();
+        }
+        tx.abandon();
+    }
+    let bad = vec![
+        Op::MkdirAll {
+            path: "/x/y".into(),
+            mode: 0o755,
+        },
+        Op::Unmount {
+            at: "/nowhere".into(),
+        },
+    ];
+    assert!(exec.run("c", &[], &bad).is_err());
+    assert_eq!(std::fs::read_dir(fx.journals()).unwrap().count(), 3);
+    let done = recover_dir(&fx.journals(), &fx.host).unwrap();
+    let mut labels: Vec<_> = done
+        .iter()
+        .map(|(_, r)| (r.label.clone().unwrap(), r.was_closed))
+        .collect();
+    labels.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        labels,
+        vec![
+            ("a".into(), None),
+            ("b".into(), None),
+            ("c".into(), Some(Outcome::RolledBack))
+        ]
+    );
+    assert!(
+        done.iter()
+            .filter(|(_, r)| r.was_closed.is_none())
+            .all(|(_, r)| r.undone > 10)
+    );
+    assert_eq!(fx.host.state(), before);
+    assert_eq!(std::fs::read_dir(fx.journals()).unwrap().count(), 0);
+    assert!(recover_dir(&fx.journals(), &fx.host).unwrap().is_empty());
+}
+
+#[test]
+fn log_lines_read_well() {
+    let fx = fixture();
+    fx.host
+        .inject(FaultTrigger::Nth(1), thinjail_core::host::Errno::EIO);
+    let _ = thinjail_core::host::Host::mkdir(&fx.host, Path::new("/q"), 0o755);
+    let line = fx.host.log()[0].to_string();
+    assert!(
+        line.ends_with(r#"mkdir path "/q": EIO (5) (injected)"#),
+        "{line}"
+    );
 }

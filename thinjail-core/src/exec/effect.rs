@@ -231,3 +231,88 @@ impl Effect {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_effect_roundtrips_through_a_journal_line() {
+        let m = MountInfo {
+            fstype: FsType::Devfs,
+            source: "devfs".into(),
+            at: "/j/dev".into(),
+            readonly: false,
+            ruleset: Some(5),
+        };
+        let all = vec![
+            Effect::DatasetCreated {
+                name: "zdata/j".into(),
+            },
+            Effect::DirCreated { path: "/j".into() },
+            Effect::FileWritten {
+                path: "/j/f".into(),
+            },
+            Effect::Mounted { mount: m.clone() },
+            Effect::Unmounted { mount: m },
+            Effect::JailCreated {
+                jid: Some(3),
+                name: "dev".into(),
+            },
+            Effect::JailCreated {
+                jid: None,
+                name: "dev".into(),
+            },
+            Effect::IfCreated {
+                name: "epair0a".into(),
+            },
+            Effect::IfRenamed {
+                from: "bridge0".into(),
+                to: "igc0bridge".into(),
+            },
+            Effect::IfDescribed {
+                name: "epair0a".into(),
+                previous: None,
+            },
+            Effect::IfUp {
+                name: "epair0a".into(),
+            },
+            Effect::BridgeMember {
+                bridge: "bridge0".into(),
+                member: "epair0a".into(),
+            },
+            Effect::VnetMoved {
+                name: "epair0b".into(),
+                jid: 3,
+                jail: "dev".into(),
+            },
+            Effect::JailAddr {
+                jid: 3,
+                jail: "dev".into(),
+                name: "epair0b".into(),
+                addr: Ipv4Addr::new(10, 0, 0, 2),
+            },
+            Effect::JailIfUp {
+                jid: 3,
+                jail: "dev".into(),
+                name: "lo0".into(),
+            },
+            Effect::JailRoute {
+                jid: 3,
+                jail: "dev".into(),
+            },
+            Effect::JailCommandRun {
+                jid: 3,
+                jail: "dev".into(),
+                argv: vec!["/bin/sh".into()],
+            },
+        ];
+        for e in all {
+            let line = serde_json::to_string(&e).unwrap();
+            assert!(!line.contains('\n'));
+            assert_eq!(serde_json::from_str::<Effect>(&line).unwrap(), e, "{line}");
+        }
+        let line = serde_json::to_string(&Effect::IfUp { name: "x".into() }).unwrap();
+        assert_eq!(line, r#"{"effect":"if_up","name":"x"}"#);
+    }
+}

@@ -217,3 +217,35 @@ fn flock(f: &File, mode: LockMode, block: bool) -> io::Result<bool> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_distinct_and_safe() {
+        let a = LockKey::Dataset("zdata/a_b".into()).file_name();
+        let b = LockKey::Dataset("zdata_a/b".into()).file_name();
+        assert_ne!(a, b);
+        assert_eq!(a, "dataset-zdata%2Fa_b.lock");
+        assert_eq!(LockKey::Jail("../x".into()).file_name(), "jail-..%2Fx.lock");
+        assert_ne!(
+            LockKey::Jail("x".into()).file_name(),
+            LockKey::Bridge("x".into()).file_name()
+        );
+    }
+
+    #[test]
+    fn both_modes_requested_means_exclusive() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = LockDir::new(dir.path()).unwrap();
+        let k = LockKey::Bridge("bridge0".into());
+        let g = l
+            .lock(&[Lock::shared(k.clone()), Lock::exclusive(k.clone())])
+            .unwrap();
+        assert_eq!(g.paths().count(), 1);
+        assert!(l.try_lock(&[Lock::shared(k.clone())]).unwrap().is_none());
+        drop(g);
+        assert!(l.try_lock(&[Lock::shared(k)]).unwrap().is_some());
+    }
+}

@@ -119,6 +119,18 @@ pub struct LogEntry {
     pub outcome: LogOutcome,
 }
 
+impl std::fmt::Display for LogEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{} {} {}: ", self.seq, self.op, self.object)?;
+        match &self.outcome {
+            LogOutcome::Ok => f.write_str("ok"),
+            LogOutcome::Failed(e) => write!(f, "{e}"),
+            LogOutcome::Injected(e) => write!(f, "{e} (injected)"),
+            LogOutcome::Io(m) => write!(f, "I/O error: {m}"),
+        }
+    }
+}
+
 /// A dataset in [`SimState`].
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub struct DatasetState {
