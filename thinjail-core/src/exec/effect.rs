@@ -79,6 +79,18 @@ pub enum Effect {
         /// Member.
         member: String,
     },
+    /// An interface was removed from a bridge. Undo: add it back.
+    BridgeMemberRemoved {
+        /// Bridge.
+        bridge: String,
+        /// Member.
+        member: String,
+    },
+    /// An empty directory was removed. Undo: create it again (mode 0755).
+    DirRemoved {
+        /// Host path.
+        path: PathBuf,
+    },
     /// An interface was moved into a jail's vnet. Undo: move it back (nothing to do if the jail
     /// is gone: the kernel returned it).
     VnetMoved {
@@ -185,6 +197,13 @@ impl Effect {
             Effect::BridgeMember { bridge, member } => {
                 tolerate(host.bridge_deletem(bridge, member), &[Errno::ENXIO])
             }
+            Effect::BridgeMemberRemoved { bridge, member } => {
+                tolerate(host.bridge_addm(bridge, member), &[Errno::EEXIST])
+            }
+            Effect::DirRemoved { path } => match host.file_type(path)? {
+                Some(_) => Ok(()),
+                None => host.mkdir(path, 0o755),
+            },
             Effect::VnetMoved { name, jid, jail } => {
                 if same_jail(host, *jid, jail)? {
                     tolerate(host.if_move_from_jail(name, *jid), &[Errno::ENXIO])

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::Op;
 use super::effect::Effect;
 
 /// How a journal was closed.
@@ -61,6 +62,16 @@ pub enum Record {
     Failed {
         /// Sequence number of the `Intent`.
         seq: u64,
+    },
+    /// A roll-forward plan (teardown): recovery resumes it instead of undoing.
+    Forward {
+        /// The whole plan.
+        steps: Vec<Op>,
+    },
+    /// Roll-forward step `index` (0-based) completed.
+    StepDone {
+        /// Index into the `Forward` plan.
+        index: usize,
     },
     /// The effect `seq` was undone.
     Undone {
@@ -212,6 +223,12 @@ pub struct JournalState {
     pub pending: Vec<(u64, Effect)>,
     /// The outcome, if closed.
     pub closed: Option<Outcome>,
+    /// The roll-forward plan, if this is a teardown journal.
+    pub forward: Option<Vec<Op>>,
+    /// Roll-forward steps completed (the next one to run).
+    pub steps_done: usize,
+    /// Highest sequence number used.
+    pub max_seq: u64,
 }
 
 impl JournalState {
@@ -221,6 +238,9 @@ impl JournalState {
             label: None,
             pending: Vec::new(),
             closed: None,
+            forward: None,
+            steps_done: 0,
+            max_seq: 0,
         };
         for r in recs {
             match r {
@@ -234,6 +254,11 @@ impl JournalState {
                 Record::Failed { seq } => st.pending.retain(|(s, _)| s != seq),
                 Record::Undone { seq } => st.pending.retain(|(s, _)| s != seq),
                 Record::Closed { outcome } => st.closed = Some(*outcome),
+                Record::Forward { steps } => st.forward = Some(steps.clone()),
+                Record::StepDone { index } => st.steps_done = st.steps_done.max(index + 1),
+            }
+            if let Record::Intent { seq, .. } | Record::Done { seq, .. } = r {
+                st.max_seq = st.max_seq.max(*seq);
             }
         }
         st

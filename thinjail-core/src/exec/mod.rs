@@ -48,6 +48,8 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::{Deserialize, Serialize};
+
 pub use effect::Effect;
 pub use journal::{Journal, JournalError, JournalState, Outcome, Record};
 pub use lock::{Lock, LockDir, LockError, LockGuard, LockKey, LockMode};
@@ -88,6 +90,19 @@ pub enum ExecError {
         #[source]
         cause: Box<ExecError>,
     },
+    /// A roll-forward step failed; the journal stays open and [`recover`] resumes at this step.
+    #[error("step {index} ({step}) failed: {cause}; journal {} left for recover to resume", journal.display())]
+    Incomplete {
+        /// 0-based step index.
+        index: usize,
+        /// The step's description.
+        step: String,
+        /// Why it failed.
+        #[source]
+        cause: Box<ExecError>,
+        /// The open journal.
+        journal: PathBuf,
+    },
     /// A step failed and undo failed too; the journal stays open for [`recover`].
     #[error("step {index} ({step}) failed: {cause}; undo incomplete ({undo}), journal {} left for recover", journal.display())]
     UndoIncomplete {
@@ -110,9 +125,9 @@ impl ExecError {
     pub fn errno(&self) -> Option<Errno> {
         match self {
             ExecError::Host(h) => h.errno(),
-            ExecError::RolledBack { cause, .. } | ExecError::UndoIncomplete { cause, .. } => {
-                cause.errno()
-            }
+            ExecError::RolledBack { cause, .. }
+            | ExecError::UndoIncomplete { cause, .. }
+            | ExecError::Incomplete { cause, .. } => cause.errno(),
             _ => None,
         }
     }
@@ -129,7 +144,8 @@ pub struct Context {
 }
 
 /// An interface named directly or through a [`Context`] variable.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum IfRef {
     /// This name.
     Name(String),
@@ -161,10 +177,16 @@ pub trait Step {
     fn describe(&self) -> String;
     /// Do it, recording every change with [`Transaction::record`] as soon as it is made.
     fn apply(&self, tx: &mut Transaction<'_>) -> Result<(), ExecError>;
+    /// Can its effects be undone? [`Executor::run`] refuses plans with irreversible steps (use
+    /// [`Executor::run_forward`]).
+    fn reversible(&self) -> bool {
+        true
+    }
 }
 
 /// The primitive steps of the thin-jail recipe.
-#[derive(Clone, PartialEq, Eq, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
 pub enum Op {
     /// `lzc_create`.
     CreateDataset {
@@ -313,6 +335,38 @@ pub enum Op {
         /// Command.
         command: JailCommand,
     },
+    /// Remove the jail of this name if it exists (`jail_remove`). Irreversible.
+    RemoveJail {
+        /// Jail name.
+        jail: String,
+    },
+    /// Destroy an interface if it exists (an epair half destroys both). Irreversible.
+    DestroyIf {
+        /// Interface.
+        iface: IfRef,
+    },
+    /// Remove a member from a bridge if it is one (undo adds it back).
+    BridgeDeletem {
+        /// Bridge.
+        bridge: IfRef,
+        /// Member.
+        member: IfRef,
+    },
+    /// Destroy a dataset or snapshot if it exists. Irreversible.
+    DestroyDataset {
+        /// Name.
+        name: String,
+    },
+    /// Remove an empty directory if it exists (undo creates it again).
+    RemoveDir {
+        /// Host path.
+        path: PathBuf,
+    },
+    /// Remove a file if it exists. Irreversible.
+    RemoveFile {
+        /// Host path.
+        path: PathBuf,
+    },
 }
 
 /// Every ancestor of `path` (excluding `/`), shortest first.
@@ -397,6 +451,12 @@ impl Step for Op {
             Op::JailExec { jail, command } => {
                 format!("jail {jail}: exec {}", command.argv.join(" "))
             }
+            Op::RemoveJail { jail } => format!("remove jail {jail}"),
+            Op::DestroyIf { iface } => format!("destroy {iface:?}"),
+            Op::BridgeDeletem { bridge, member } => format!("bridge {bridge:?} deletem {member:?}"),
+            Op::DestroyDataset { name } => format!("destroy dataset {name}"),
+            Op::RemoveDir { path } => format!("rmdir {}", path.display()),
+            Op::RemoveFile { path } => format!("rm {}", path.display()),
         }
     }
 
@@ -498,6 +558,9 @@ impl Step for Op {
             }
             Op::Unmount { at } => {
                 let Some(m) = host.mounts()?.into_iter().rev().find(|m| &m.at == at) else {
+                    if tx.forward {
+                        return Ok(()); // already unmounted
+                    }
                     return Err(HostError::os(
                         OpKind::Unmount,
                         Object::Path(at.clone()),
@@ -665,7 +728,12 @@ impl Step for Op {
                 )
             }
             Op::JailExec { jail, command } => {
-                let jid = tx.jid(jail)?;
+                let jid = match tx.jid(jail) {
+                    Ok(j) => j,
+                    // Resuming a teardown: the jail is already gone, so is what it ran.
+                    Err(ExecError::UnknownRef(_)) if tx.forward => return Ok(()),
+                    Err(e) => return Err(e),
+                };
                 let status = host.jail_exec(jid, command)?;
                 tx.record(Effect::JailCommandRun {
                     jid,
@@ -680,7 +748,72 @@ impl Step for Op {
                 }
                 Ok(())
             }
+            Op::RemoveJail { jail } => match host.jail_by_name(jail)? {
+                None => Ok(()),
+                Some(j) => match host.jail_remove(j.jid) {
+                    Err(e) if e.errno() == Some(Errno::EINVAL) => Ok(()),
+                    r => r.map_err(Into::into),
+                },
+            },
+            Op::DestroyIf { iface } => {
+                let name = iface.resolve(&tx.ctx)?;
+                match host.if_destroy(&name) {
+                    Err(e) if e.errno() == Some(Errno::ENXIO) => Ok(()),
+                    r => r.map_err(Into::into),
+                }
+            }
+            Op::BridgeDeletem { bridge, member } => {
+                let (bridge, member) = (bridge.resolve(&tx.ctx)?, member.resolve(&tx.ctx)?);
+                let Some(m) = host
+                    .interfaces(None)?
+                    .into_iter()
+                    .find(|i| i.name == member)
+                else {
+                    return Ok(()); // gone with its interface
+                };
+                if m.member_of.as_deref() != Some(bridge.as_str()) {
+                    return Ok(());
+                }
+                let eff = Effect::BridgeMemberRemoved {
+                    bridge: bridge.clone(),
+                    member: member.clone(),
+                };
+                tx.guarded(eff.clone(), |h| h.bridge_deletem(&bridge, &member), |_| eff)
+            }
+            Op::DestroyDataset { name } => {
+                if !host.dataset_exists(name)? {
+                    return Ok(());
+                }
+                host.dataset_destroy(name).map_err(Into::into)
+            }
+            Op::RemoveDir { path } => match host.file_type(path)? {
+                None => Ok(()),
+                Some(FileKind::Dir) => {
+                    let eff = Effect::DirRemoved { path: path.clone() };
+                    tx.guarded(eff.clone(), |h| h.remove_dir(path), |_| eff)
+                }
+                Some(_) => Err(HostError::os(
+                    OpKind::RemoveDir,
+                    Object::Path(path.clone()),
+                    Errno::ENOTDIR,
+                )
+                .into()),
+            },
+            Op::RemoveFile { path } => match host.file_type(path)? {
+                None => Ok(()),
+                Some(_) => host.remove_file(path).map_err(Into::into),
+            },
         }
+    }
+
+    fn reversible(&self) -> bool {
+        !matches!(
+            self,
+            Op::RemoveJail { .. }
+                | Op::DestroyIf { .. }
+                | Op::DestroyDataset { .. }
+                | Op::RemoveFile { .. }
+        )
     }
 }
 
@@ -745,6 +878,8 @@ pub struct Transaction<'h> {
     seq: u64,
     done: Vec<(u64, Effect)>,
     ctx: Context,
+    /// Roll-forward mode (a teardown): steps tolerate work already done.
+    forward: bool,
 }
 
 /// What an undo did.
@@ -774,7 +909,13 @@ impl<'h> Transaction<'h> {
             seq: 0,
             done: Vec::new(),
             ctx: Context::default(),
+            forward: false,
         })
+    }
+
+    /// True when running a roll-forward plan ([`Executor::run_forward`] or its resumption).
+    pub fn is_forward(&self) -> bool {
+        self.forward
     }
 
     /// The host.
@@ -908,12 +1049,16 @@ pub struct RecoverReport {
     pub label: Option<String>,
     /// Effects undone now (0 if the journal was already closed).
     pub undone: usize,
+    /// Roll-forward steps completed now (teardown journals).
+    pub resumed: usize,
     /// How the journal had been closed before recovery, if it had.
     pub was_closed: Option<Outcome>,
 }
 
 /// Finish an interrupted operation after a crash: undo, in reverse, every effect the journal
-/// records as done and not undone, then close it as rolled back. A closed journal is left alone.
+/// records as done and not undone, then close it as rolled back — or, for a roll-forward
+/// (teardown) journal, run the remaining steps and close it as committed. A closed journal is
+/// left alone.
 /// Idempotent: effects that are already undone count as undone.
 ///
 /// ```
@@ -937,10 +1082,33 @@ pub fn recover(journal_path: &Path, host: &dyn Host) -> Result<RecoverReport, Ex
         return Ok(RecoverReport {
             label: st.label,
             undone: 0,
+            resumed: 0,
             was_closed: Some(o),
         });
     }
-    let mut journal = Journal::open_append(journal_path)?;
+    let journal = Journal::open_append(journal_path)?;
+    if let Some(steps) = st.forward {
+        // A teardown: finish it.
+        let mut tx = Transaction {
+            host,
+            journal,
+            seq: st.max_seq,
+            done: Vec::new(),
+            ctx: Context::default(),
+            forward: true,
+        };
+        let resumed = run_forward_from(&mut tx, &steps, st.steps_done)?;
+        tx.journal.append(&Record::Closed {
+            outcome: Outcome::Committed,
+        })?;
+        return Ok(RecoverReport {
+            label: st.label,
+            undone: 0,
+            resumed,
+            was_closed: None,
+        });
+    }
+    let mut journal = journal;
     let mut pending = st.pending;
     let n = undo_pending(host, &mut journal, &mut pending)?;
     journal.append(&Record::Closed {
@@ -949,6 +1117,7 @@ pub fn recover(journal_path: &Path, host: &dyn Host) -> Result<RecoverReport, Ex
     Ok(RecoverReport {
         label: st.label,
         undone: n,
+        resumed: 0,
         was_closed: None,
     })
 }
@@ -1057,6 +1226,12 @@ impl<'h> Executor<'h> {
         locks: &[Lock],
         steps: &[S],
     ) -> Result<Context, ExecError> {
+        if let Some((i, st)) = steps.iter().enumerate().find(|(_, st)| !st.reversible()) {
+            return Err(ExecError::Refused(format!(
+                "step {i} ({}) cannot be undone: run teardown plans with run_forward",
+                st.describe()
+            )));
+        }
         let _guard = match &self.locks {
             Some(l) if !locks.is_empty() => Some(l.lock(locks)?),
             _ => None,
@@ -1089,5 +1264,86 @@ impl<'h> Executor<'h> {
             source,
         })?;
         Ok(ctx)
+    }
+
+    /// Run a teardown plan (stop, destroy) that must *complete* rather than be undone: the plan
+    /// is journaled first, each finished step is marked, and every step tolerates work already
+    /// done (a jail already removed, an interface already gone, nothing mounted). On error the
+    /// journal stays open ([`ExecError::Incomplete`]); [`recover`] resumes at the failed step.
+    ///
+    /// Interfaces must be named directly ([`IfRef::Name`]): a resumption has no context.
+    pub fn run_forward(
+        &self,
+        label: &str,
+        locks: &[Lock],
+        steps: &[Op],
+    ) -> Result<Context, ExecError> {
+        if let Some(v) = steps.iter().find_map(Op::first_var) {
+            return Err(ExecError::Refused(format!(
+                "roll-forward plans name interfaces directly; variable {v:?} cannot be resumed after a crash"
+            )));
+        }
+        let _guard = match &self.locks {
+            Some(l) if !locks.is_empty() => Some(l.lock(locks)?),
+            _ => None,
+        };
+        let mut tx = self.begin(label)?;
+        tx.forward = true;
+        tx.journal.append(&Record::Forward {
+            steps: steps.to_vec(),
+        })?;
+        run_forward_from(&mut tx, steps, 0)?;
+        let journal = tx.journal_path().to_path_buf();
+        let ctx = tx.commit()?;
+        fs::remove_file(&journal).map_err(|source| JournalError::Io {
+            path: journal,
+            source,
+        })?;
+        Ok(ctx)
+    }
+}
+
+/// Apply `steps[from..]`, marking each; on error the journal stays open.
+fn run_forward_from(
+    tx: &mut Transaction<'_>,
+    steps: &[Op],
+    from: usize,
+) -> Result<usize, ExecError> {
+    for (index, step) in steps.iter().enumerate().skip(from) {
+        if let Err(cause) = tx.apply(step) {
+            return Err(ExecError::Incomplete {
+                index,
+                step: step.describe(),
+                cause: Box::new(cause),
+                journal: tx.journal_path().to_path_buf(),
+            });
+        }
+        tx.journal.append(&Record::StepDone { index })?;
+    }
+    Ok(steps.len() - from.min(steps.len()))
+}
+
+impl Op {
+    /// The first interface variable this step uses, if any.
+    fn first_var(&self) -> Option<&str> {
+        let refs: Vec<&IfRef> = match self {
+            Op::RenameIf { iface, .. }
+            | Op::DescribeIf { iface, .. }
+            | Op::IfUp { iface }
+            | Op::VnetMove { iface, .. }
+            | Op::JailAddr { iface, .. }
+            | Op::JailIfUp { iface, .. }
+            | Op::DestroyIf { iface } => vec![iface],
+            Op::BridgeAddm { bridge, member } | Op::BridgeDeletem { bridge, member } => {
+                vec![bridge, member]
+            }
+            Op::CreateEpair { bind } => return Some(bind),
+            Op::CreateBridge { bind, .. } => return Some(bind),
+            _ => vec![],
+        };
+        refs.into_iter().find_map(|r| match r {
+            IfRef::Var(v) => Some(v.as_str()),
+            IfRef::Name(_) => None,
+        })
     }
 }
