@@ -10,7 +10,11 @@
 //! - [`Executor::run`] runs steps in order; on the first error it undoes the completed effects in
 //!   reverse and closes the journal as rolled back.
 //! - After a crash, [`recover`] reads the journal and finishes the undo. Undo is idempotent, so a
-//!   crash during undo (or during recovery) is recovered the same way.
+//!   crash during undo (or during recovery) is recovered the same way. Run [`recover_dir`] on the
+//!   journal directory at startup.
+//! - Teardown plans (stop, destroy: removing a jail cannot be undone) run with
+//!   [`Executor::run_forward`] instead: the plan is journaled first and every step tolerates work
+//!   already done, so after a failure or a crash [`recover`] *completes* it.
 //! - [`LockDir`] serialises operations on the same objects (a jail, the shared bridge, a template)
 //!   across threads and processes; write-ahead intents rely on it (the run owns the objects it
 //!   names).

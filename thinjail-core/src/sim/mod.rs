@@ -664,8 +664,18 @@ impl SimHost {
         (g.total, g.mutations)
     }
 
-    /// A comparable snapshot of everything observable, including the real file tree.
+    /// A comparable snapshot of everything observable, including the real file tree (every
+    /// file under the root is read and hashed: use [`SimHost::kernel_state`] for large trees).
     pub fn state(&self) -> SimState {
+        self.snapshot(true)
+    }
+
+    /// Like [`SimHost::state`] without the file tree (`files` is empty): cheap on large trees.
+    pub fn kernel_state(&self) -> SimState {
+        self.snapshot(false)
+    }
+
+    fn snapshot(&self, with_files: bool) -> SimState {
         let g = self.lock();
         let m = &g.model;
         let vnet_name = |v: i32| {
@@ -679,7 +689,9 @@ impl SimHost {
             }
         };
         let mut files = BTreeMap::new();
-        walk(&self.root, &self.root, &mut files);
+        if with_files {
+            walk(&self.root, &self.root, &mut files);
+        }
         SimState {
             datasets: m
                 .datasets
