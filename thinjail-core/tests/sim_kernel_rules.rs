@@ -421,7 +421,7 @@ fn devfs_ruleset_loaded_is_detectable() {
     h.mkdir(p("/dev2"), 0o755).unwrap();
     assert!(h.devfs_ruleset_loaded(5).unwrap());
     assert!(!h.devfs_ruleset_loaded(6).unwrap());
-    h.unload_devfs_ruleset(5);
+    h.unload_devfs_ruleset(5).unwrap();
     assert!(!h.devfs_ruleset_loaded(5).unwrap());
     // The kernel accepts an unloaded ruleset (creating it empty): the check must come first.
     h.mount_devfs(p("/dev2"), 5).unwrap();

@@ -241,7 +241,7 @@ fn fault_during_recover_then_recover_again() {
 fn refusals_change_nothing() {
     // devfs ruleset not loaded: refused before mounting (it would expose every device).
     let fx = fixture();
-    fx.host.unload_devfs_ruleset(5);
+    fx.host.unload_devfs_ruleset(5).unwrap();
     let before = fx.host.state();
     let e = Executor::new(&fx.host, fx.journals())
         .unwrap()

@@ -35,10 +35,15 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use serde::{Deserialize, Serialize};
+
 use crate::host::{
     DatasetProps, EpairPair, Errno, FileKind, FsType, Host, HostError, HostResult, IfInfo, IfKind,
     JailCommand, JailInfo, JailSpec, MountInfo, Object, OpKind,
 };
+
+/// Directory under the root where a persistent SimHost keeps its model.
+pub const SIMHOST_DIR: &str = ".simhost";
 
 /// `IFNAMSIZ - 1`: the longest interface name.
 pub const IFNAME_MAX: usize = 15;
@@ -195,13 +200,13 @@ pub struct SimState {
     pub files: BTreeMap<PathBuf, FileState>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Ds {
     props: DatasetProps,
     origin: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct SimJail {
     name: String,
     path: PathBuf,
@@ -216,7 +221,7 @@ struct SimJail {
     root_mount: Option<u64>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct SimIf {
     name: String,
     /// The vnet it is in: 0 = host, otherwise the jid.
@@ -233,7 +238,7 @@ struct SimIf {
     bridge: Option<u64>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Model {
     datasets: BTreeMap<String, Ds>,
     snapshots: BTreeSet<String>,
@@ -284,6 +289,8 @@ struct Inner {
 /// The simulated host. `Send + Sync`: share it with `Arc` between threads.
 pub struct SimHost {
     root: PathBuf,
+    /// Where the model is saved after every change ([`SimHost::open_persistent`]).
+    persist: Option<PathBuf>,
     inner: Mutex<Inner>,
 }
 
@@ -526,21 +533,72 @@ impl SimHost {
     pub fn new(root: impl AsRef<Path>) -> HostResult<SimHost> {
         let root = root.as_ref().to_path_buf();
         fs::create_dir_all(&root).map_err(|err| io_err(OpKind::Mkdir, &root, err))?;
-        let mut model = Model {
-            rulesets: (1..=5).collect(),
-            ..Default::default()
-        };
-        let mut lo = Model::mk_if("lo0".to_string(), 0, IfKind::Loopback, 0);
-        lo.up = true;
-        lo.addrs.push((Ipv4Addr::LOCALHOST, 8));
-        model.new_if(lo);
         Ok(SimHost {
             root,
+            persist: None,
+            inner: Mutex::new(Inner {
+                model: boot_model(),
+                ..Default::default()
+            }),
+        })
+    }
+
+    /// A simulated host whose kernel model survives the process: it is loaded from
+    /// `<root>/.simhost/model.json` if that exists (else booted fresh as by [`SimHost::new`]) and
+    /// saved there (write to a temporary file, then rename) after every change. This is what lets
+    /// separate commands (`host init`, then `jail create`, then `jail start`) share one
+    /// simulated host. The `.simhost` directory is not part of [`SimHost::state`]'s file tree.
+    /// The operation log and armed faults are per process.
+    ///
+    /// ```
+    /// use thinjail_core::host::{Host, JailSpec};
+    /// use thinjail_core::sim::SimHost;
+    /// let dir = std::env::temp_dir().join(format!("simhost-persist-doc-{}", std::process::id()));
+    /// let h = SimHost::open_persistent(&dir).unwrap();
+    /// h.mkdir("/j".as_ref(), 0o755).unwrap();
+    /// let spec = JailSpec { name: "dev".into(), path: "/j".into(), vnet: true, ..Default::default() };
+    /// let jid = h.jail_create(&spec).unwrap();
+    /// drop(h);
+    /// let again = SimHost::open_persistent(&dir).unwrap();
+    /// assert_eq!(again.jail_by_name("dev").unwrap().unwrap().jid, jid);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn open_persistent(root: impl AsRef<Path>) -> HostResult<SimHost> {
+        let root = root.as_ref().to_path_buf();
+        let file = root.join(SIMHOST_DIR).join("model.json");
+        let op = OpKind::Mounts;
+        let model = match fs::read(&file) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| {
+                io_err(op, &file, io::Error::new(io::ErrorKind::InvalidData, err))
+            })?,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => boot_model(),
+            Err(err) => return Err(io_err(op, &file, err)),
+        };
+        fs::create_dir_all(root.join(SIMHOST_DIR))
+            .map_err(|err| io_err(OpKind::Mkdir, &root, err))?;
+        let h = SimHost {
+            root,
+            persist: Some(file),
             inner: Mutex::new(Inner {
                 model,
                 ..Default::default()
             }),
-        })
+        };
+        h.save(&h.lock().model)?;
+        Ok(h)
+    }
+
+    /// Save the model if this host is persistent.
+    fn save(&self, model: &Model) -> HostResult<()> {
+        let Some(file) = &self.persist else {
+            return Ok(());
+        };
+        let op = OpKind::Mounts;
+        let tmp = file.with_extension("json.tmp");
+        let bytes = serde_json::to_vec(model)
+            .map_err(|err| io_err(op, file, io::Error::new(io::ErrorKind::InvalidData, err)))?;
+        fs::write(&tmp, bytes).map_err(|err| io_err(op, &tmp, err))?;
+        fs::rename(&tmp, file).map_err(|err| io_err(op, file, err))
     }
 
     /// The root directory host paths are placed under.
@@ -596,17 +654,21 @@ impl SimHost {
             readonly: false,
             ruleset: None,
         });
-        Ok(())
+        self.save(&g.model)
     }
 
     /// Load a devfs ruleset (as `devfs rule -s N add …`).
-    pub fn load_devfs_ruleset(&self, ruleset: u16) {
-        self.lock().model.rulesets.insert(ruleset);
+    pub fn load_devfs_ruleset(&self, ruleset: u16) -> HostResult<()> {
+        let mut g = self.lock();
+        g.model.rulesets.insert(ruleset);
+        self.save(&g.model)
     }
 
     /// Unload a devfs ruleset (as `devfs rule -s N delset`).
-    pub fn unload_devfs_ruleset(&self, ruleset: u16) {
-        self.lock().model.rulesets.remove(&ruleset);
+    pub fn unload_devfs_ruleset(&self, ruleset: u16) -> HostResult<()> {
+        let mut g = self.lock();
+        g.model.rulesets.remove(&ruleset);
+        self.save(&g.model)
     }
 
     /// Arm a one-shot fault: the operation selected by `trigger` fails with `errno` and changes
@@ -770,7 +832,13 @@ impl SimHost {
                 Action::CrashAfter => crash = true,
             }
         }
-        let r = f(&mut g.model);
+        let mut r = f(&mut g.model);
+        if r.is_ok()
+            && !kind.is_query()
+            && let Err(err) = self.save(&g.model)
+        {
+            r = Err(err);
+        }
         let outcome = match &r {
             Ok(_) => LogOutcome::Ok,
             Err(HostError::Os { errno, .. }) => LogOutcome::Failed(*errno),
@@ -851,11 +919,27 @@ impl SimHost {
     }
 }
 
+/// The kernel model after boot: `lo0` up, devfs rulesets 1–5 loaded.
+fn boot_model() -> Model {
+    let mut model = Model {
+        rulesets: (1..=5).collect(),
+        ..Default::default()
+    };
+    let mut lo = Model::mk_if("lo0".to_string(), 0, IfKind::Loopback, 0);
+    lo.up = true;
+    lo.addrs.push((Ipv4Addr::LOCALHOST, 8));
+    model.new_if(lo);
+    model
+}
+
 fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, FileState>) {
     let Ok(rd) = fs::read_dir(dir) else { return };
     for ent in rd.flatten() {
         let p = ent.path();
         let rel = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
+        if rel == Path::new(SIMHOST_DIR) {
+            continue;
+        }
         let Ok(md) = fs::symlink_metadata(&p) else {
             continue;
         };
