@@ -33,6 +33,12 @@ pub fn p(s: &str) -> &Path {
 pub fn fixture() -> Fx {
     let dir = tempfile::tempdir().unwrap();
     let host = SimHost::new(dir.path().join("root")).unwrap();
+    setup(&host);
+    Fx { dir, host }
+}
+
+/// Build the fixture's host state on `host`.
+pub fn setup(host: &SimHost) {
     host.add_pool("zdata").unwrap();
     for ds in [
         "zdata/jails",
@@ -60,7 +66,6 @@ pub fn fixture() -> Fx {
     host.if_rename(&br, BRIDGE).unwrap();
     host.if_set_up(BRIDGE, true).unwrap();
     host.clear_log();
-    Fx { dir, host }
 }
 
 /// Create and start the thin jail `name` with address 192.168.7.`ip`/24.
