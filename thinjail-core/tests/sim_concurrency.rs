@@ -239,3 +239,44 @@ fn lock_excludes_another_process() {
     child.wait().unwrap();
     assert!(locks.try_lock(&[Lock::exclusive(key)]).unwrap().is_some());
 }
+
+/// Two handles on one persistent root behave like two processes sharing one kernel: each sees
+/// the other's changes, and concurrent changes through both never collide.
+#[test]
+fn persistent_handles_share_one_kernel() {
+    use thinjail_core::host::JailSpec;
+    use thinjail_core::sim::SimHost;
+    let dir = tempfile::tempdir().unwrap();
+    let h1 = SimHost::open_persistent(dir.path()).unwrap();
+    let h2 = SimHost::open_persistent(dir.path()).unwrap();
+    h1.mkdir(Path::new("/j"), 0o755).unwrap();
+    let spec = JailSpec {
+        name: "a".into(),
+        path: "/j".into(),
+        vnet: true,
+        ..Default::default()
+    };
+    let jid = h1.jail_create(&spec).unwrap();
+    assert_eq!(h2.jail_by_name("a").unwrap().unwrap().jid, jid);
+    assert_eq!(
+        h2.jail_create(&spec).unwrap_err().errno(),
+        Some(Errno::EEXIST)
+    );
+    let names: Vec<String> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..32)
+            .map(|i| {
+                let h = if i % 2 == 0 { &h1 } else { &h2 };
+                s.spawn(move || h.epair_create(None).unwrap().a)
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let distinct: BTreeSet<&String> = names.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        32,
+        "no unit handed out twice across handles"
+    );
+    assert_eq!(h1.state(), h2.state());
+    assert!(!h1.state().files.keys().any(|p| p.starts_with(".simhost")));
+}

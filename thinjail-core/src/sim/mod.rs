@@ -37,6 +37,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
+use crate::exec::{Lock, LockDir, LockGuard, LockKey};
+
 use crate::host::{
     DatasetProps, EpairPair, Errno, FileKind, FsType, Host, HostError, HostResult, IfInfo, IfKind,
     JailCommand, JailInfo, JailSpec, MountInfo, Object, OpKind,
@@ -291,6 +293,8 @@ pub struct SimHost {
     root: PathBuf,
     /// Where the model is saved after every change ([`SimHost::open_persistent`]).
     persist: Option<PathBuf>,
+    /// Serialises processes sharing a persistent model (flock on `<root>/.simhost/`).
+    plock: Option<LockDir>,
     inner: Mutex<Inner>,
 }
 
@@ -536,6 +540,7 @@ impl SimHost {
         Ok(SimHost {
             root,
             persist: None,
+            plock: None,
             inner: Mutex::new(Inner {
                 model: boot_model(),
                 ..Default::default()
@@ -565,35 +570,58 @@ impl SimHost {
     /// ```
     pub fn open_persistent(root: impl AsRef<Path>) -> HostResult<SimHost> {
         let root = root.as_ref().to_path_buf();
-        let file = root.join(SIMHOST_DIR).join("model.json");
-        let op = OpKind::Mounts;
-        let model = match fs::read(&file) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|err| {
-                io_err(op, &file, io::Error::new(io::ErrorKind::InvalidData, err))
-            })?,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => boot_model(),
-            Err(err) => return Err(io_err(op, &file, err)),
-        };
-        fs::create_dir_all(root.join(SIMHOST_DIR))
-            .map_err(|err| io_err(OpKind::Mkdir, &root, err))?;
+        let dir = root.join(SIMHOST_DIR);
+        let plock = LockDir::new(&dir).map_err(|e| io_err(OpKind::Mkdir, &dir, e.source))?;
         let h = SimHost {
             root,
-            persist: Some(file),
+            persist: Some(dir.join("model.json")),
+            plock: Some(plock),
             inner: Mutex::new(Inner {
-                model,
+                model: boot_model(),
                 ..Default::default()
             }),
         };
-        h.save(&h.lock().model)?;
+        {
+            let mut g = h.lock();
+            let _p = h.process_lock(OpKind::Mounts)?;
+            match h.load(OpKind::Mounts)? {
+                Some(m) => g.model = m,
+                None => h.save(OpKind::Mounts, &g.model)?,
+            }
+        }
         Ok(h)
     }
 
+    /// Exclusive lock of the persistent model against other processes.
+    fn process_lock(&self, op: OpKind) -> HostResult<Option<LockGuard>> {
+        match &self.plock {
+            None => Ok(None),
+            Some(l) => l
+                .lock(&[Lock::exclusive(LockKey::Named("model".into()))])
+                .map(Some)
+                .map_err(|e| io_err(op, &e.path, e.source)),
+        }
+    }
+
+    /// Read the persistent model, if there is one on disk.
+    fn load(&self, op: OpKind) -> HostResult<Option<Model>> {
+        let Some(file) = &self.persist else {
+            return Ok(None);
+        };
+        match fs::read(file) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|err| io_err(op, file, io::Error::new(io::ErrorKind::InvalidData, err))),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(io_err(op, file, err)),
+        }
+    }
+
     /// Save the model if this host is persistent.
-    fn save(&self, model: &Model) -> HostResult<()> {
+    fn save(&self, op: OpKind, model: &Model) -> HostResult<()> {
         let Some(file) = &self.persist else {
             return Ok(());
         };
-        let op = OpKind::Mounts;
         let tmp = file.with_extension("json.tmp");
         let bytes = serde_json::to_vec(model)
             .map_err(|err| io_err(op, file, io::Error::new(io::ErrorKind::InvalidData, err)))?;
@@ -633,42 +661,57 @@ impl SimHost {
                 "pool names have no '/'",
             ));
         }
-        let mut g = self.lock();
-        if g.model.datasets.contains_key(name) {
-            return Err(e(op, Object::Dataset(name.into()), Errno::EEXIST));
-        }
-        let at = Path::new("/").join(name);
-        let real = self.real_path(&at);
-        fs::create_dir_all(&real).map_err(|err| io_err(op, &at, err))?;
-        g.model.datasets.insert(
-            name.to_string(),
-            Ds {
-                props: DatasetProps::default(),
-                origin: None,
-            },
-        );
-        g.model.push_mount(MountInfo {
-            fstype: FsType::Zfs,
-            source: name.into(),
-            at,
-            readonly: false,
-            ruleset: None,
-        });
-        self.save(&g.model)
+        self.control(op, |m| {
+            if m.datasets.contains_key(name) {
+                return Err(e(op, Object::Dataset(name.into()), Errno::EEXIST));
+            }
+            let at = Path::new("/").join(name);
+            let real = self.real_path(&at);
+            fs::create_dir_all(&real).map_err(|err| io_err(op, &at, err))?;
+            m.datasets.insert(
+                name.to_string(),
+                Ds {
+                    props: DatasetProps::default(),
+                    origin: None,
+                },
+            );
+            m.push_mount(MountInfo {
+                fstype: FsType::Zfs,
+                source: name.into(),
+                at,
+                readonly: false,
+                ruleset: None,
+            });
+            Ok(())
+        })
     }
 
     /// Load a devfs ruleset (as `devfs rule -s N add …`).
     pub fn load_devfs_ruleset(&self, ruleset: u16) -> HostResult<()> {
-        let mut g = self.lock();
-        g.model.rulesets.insert(ruleset);
-        self.save(&g.model)
+        self.control(OpKind::MountDevfs, |m| {
+            m.rulesets.insert(ruleset);
+            Ok(())
+        })
     }
 
     /// Unload a devfs ruleset (as `devfs rule -s N delset`).
     pub fn unload_devfs_ruleset(&self, ruleset: u16) -> HostResult<()> {
+        self.control(OpKind::MountDevfs, |m| {
+            m.rulesets.remove(&ruleset);
+            Ok(())
+        })
+    }
+
+    /// A setup change (not counted, logged or subject to faults), persisted like an operation.
+    fn control<T>(&self, op: OpKind, f: impl FnOnce(&mut Model) -> HostResult<T>) -> HostResult<T> {
         let mut g = self.lock();
-        g.model.rulesets.remove(&ruleset);
-        self.save(&g.model)
+        let _plock = self.process_lock(op)?;
+        if let Some(m) = self.load(op)? {
+            g.model = m;
+        }
+        let v = f(&mut g.model)?;
+        self.save(op, &g.model)?;
+        Ok(v)
     }
 
     /// Arm a one-shot fault: the operation selected by `trigger` fails with `errno` and changes
@@ -738,7 +781,13 @@ impl SimHost {
     }
 
     fn snapshot(&self, with_files: bool) -> SimState {
-        let g = self.lock();
+        let mut g = self.lock();
+        // Best effort: on a read error the last model this process saw is reported.
+        if let Ok(_p) = self.process_lock(OpKind::Mounts)
+            && let Ok(Some(m)) = self.load(OpKind::Mounts)
+        {
+            g.model = m;
+        }
         let m = &g.model;
         let vnet_name = |v: i32| {
             if v == 0 {
@@ -804,6 +853,12 @@ impl SimHost {
         f: impl FnOnce(&mut Model) -> HostResult<T>,
     ) -> HostResult<T> {
         let mut g = self.lock();
+        // A persistent model may have been changed by another process: reload it under the
+        // process lock, which is held until the change is saved.
+        let _plock = self.process_lock(kind)?;
+        if let Some(m) = self.load(kind)? {
+            g.model = m;
+        }
         g.total += 1;
         if !kind.is_query() {
             g.mutations += 1;
@@ -835,7 +890,7 @@ impl SimHost {
         let mut r = f(&mut g.model);
         if r.is_ok()
             && !kind.is_query()
-            && let Err(err) = self.save(&g.model)
+            && let Err(err) = self.save(kind, &g.model)
         {
             r = Err(err);
         }
