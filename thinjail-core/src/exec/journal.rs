@@ -88,6 +88,13 @@ pub enum Record {
 /// Journal I/O failed.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
+    /// Another transaction (in this or another process) has the journal open: it is live, not
+    /// crashed.
+    #[error("journal {}: in use by a running operation", path.display())]
+    InUse {
+        /// Journal file.
+        path: PathBuf,
+    },
     /// Reading, writing or syncing failed.
     #[error("journal {}: {source}", path.display())]
     Io {
@@ -129,6 +136,8 @@ impl Journal {
             .create_new(true)
             .open(path)
             .map_err(io)?;
+        // Held while this journal is open: recovery skips live journals.
+        lock_live(path, &file, std::time::Duration::ZERO)?;
         let mut j = Journal {
             path: path.to_path_buf(),
             file,
@@ -146,13 +155,19 @@ impl Journal {
 
     /// Open an existing journal for appending (recovery).
     pub fn open_append(path: &Path) -> Result<Journal, JournalError> {
-        let file = OpenOptions::new()
-            .append(true)
-            .open(path)
-            .map_err(|source| JournalError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let io = |source| JournalError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = OpenOptions::new().append(true).open(path).map_err(io)?;
+        lock_live(path, &file, std::time::Duration::from_secs(1))?;
+        // Cut a torn last line (a crash mid-write) so new records start on a line of their own.
+        let bytes = std::fs::read(path).map_err(io)?;
+        let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        if keep != bytes.len() {
+            file.set_len(keep as u64).map_err(io)?;
+            file.sync_data().map_err(io)?;
+        }
         Ok(Journal {
             path: path.to_path_buf(),
             file,
@@ -210,6 +225,32 @@ impl Journal {
             }
         }
         Ok(out)
+    }
+}
+
+/// Take the journal's `flock`; `InUse` if a live transaction still holds it after `patience`
+/// (retrying covers the moment a forking process's child still shares the descriptor, before
+/// its `exec` closes it).
+fn lock_live(path: &Path, file: &File, patience: std::time::Duration) -> Result<(), JournalError> {
+    let start = std::time::Instant::now();
+    loop {
+        match super::lock::flock(file, super::lock::LockMode::Exclusive, false) {
+            Ok(true) => return Ok(()),
+            Ok(false) if start.elapsed() < patience => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            Ok(false) => {
+                return Err(JournalError::InUse {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(source) => {
+                return Err(JournalError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        }
     }
 }
 
@@ -358,6 +399,39 @@ mod tests {
             Err(JournalError::Corrupt { line: 2, .. }) => {}
             other => panic!("expected corrupt line 2, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn appending_after_a_torn_tail_starts_a_clean_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j");
+        let mut j = Journal::create(&p, "t").unwrap();
+        j.append(&Record::Done {
+            seq: 1,
+            effect: Effect::DirCreated { path: "/a".into() },
+        })
+        .unwrap();
+        drop(j);
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"rec\":\"done\",\"se").unwrap();
+        let mut j = Journal::open_append(&p).unwrap();
+        j.append(&Record::Undone { seq: 1 }).unwrap();
+        let recs = Journal::read(&p).unwrap();
+        assert_eq!(recs.len(), 3);
+        assert_eq!(recs[2], Record::Undone { seq: 1 });
+    }
+
+    #[test]
+    fn a_live_journal_cannot_be_opened_for_recovery() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j");
+        let live = Journal::create(&p, "t").unwrap();
+        assert!(matches!(
+            Journal::open_append(&p),
+            Err(JournalError::InUse { .. })
+        ));
+        drop(live); // the process "died"
+        Journal::open_append(&p).unwrap();
     }
 
     #[test]

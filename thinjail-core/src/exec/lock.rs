@@ -196,7 +196,7 @@ impl LockDir {
 }
 
 /// `flock(fd, LOCK_EX|LOCK_SH [| LOCK_NB])`, retrying on EINTR. `Ok(false)` = would block.
-fn flock(f: &File, mode: LockMode, block: bool) -> io::Result<bool> {
+pub(crate) fn flock(f: &File, mode: LockMode, block: bool) -> io::Result<bool> {
     let op = match mode {
         LockMode::Shared => libc::LOCK_SH,
         LockMode::Exclusive => libc::LOCK_EX,

@@ -874,7 +874,9 @@ fn mount_guarded(
 /// A running operation: its journal, its completed effects and its [`Context`].
 ///
 /// Dropping a transaction without [`Transaction::commit`] or [`Transaction::rollback`] leaves the
-/// journal open, exactly as a crash would; [`recover`] then undoes it.
+/// journal open, exactly as a crash would; [`recover`] then undoes it. While the transaction
+/// lives it holds an exclusive `flock` on its journal, so recovery never touches a running
+/// operation.
 #[derive(Debug)]
 pub struct Transaction<'h> {
     host: &'h dyn Host,
@@ -1081,6 +1083,8 @@ pub struct RecoverReport {
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
 pub fn recover(journal_path: &Path, host: &dyn Host) -> Result<RecoverReport, ExecError> {
+    // Lock first (a live transaction makes this fail with `InUse`), then read.
+    let journal = Journal::open_append(journal_path)?;
     let st = JournalState::from_records(&Journal::read(journal_path)?);
     if let Some(o) = st.closed {
         return Ok(RecoverReport {
@@ -1090,7 +1094,6 @@ pub fn recover(journal_path: &Path, host: &dyn Host) -> Result<RecoverReport, Ex
             was_closed: Some(o),
         });
     }
-    let journal = Journal::open_append(journal_path)?;
     if let Some(steps) = st.forward {
         // A teardown: finish it.
         let mut tx = Transaction {
@@ -1126,7 +1129,9 @@ pub fn recover(journal_path: &Path, host: &dyn Host) -> Result<RecoverReport, Ex
     })
 }
 
-/// [`recover`] every `*.journal` file in `dir` (sorted by name); closed journals are removed.
+/// [`recover`] every `*.journal` file in `dir` (sorted by name) that no running operation holds
+/// (a live transaction keeps an exclusive `flock` on its journal); recovered and closed journals
+/// are removed.
 pub fn recover_dir(
     dir: &Path,
     host: &dyn Host,
@@ -1148,7 +1153,12 @@ pub fn recover_dir(
     paths.sort();
     let mut out = Vec::new();
     for p in paths {
-        let r = recover(&p, host)?;
+        let r = match recover(&p, host) {
+            Ok(r) => r,
+            // A running operation's journal: not ours to touch.
+            Err(ExecError::Journal(JournalError::InUse { .. })) => continue,
+            Err(e) => return Err(e),
+        };
         fs::remove_file(&p).map_err(|source| JournalError::Io {
             path: p.clone(),
             source,
