@@ -27,6 +27,7 @@ fn locks_for(name: &str) -> Vec<Lock> {
 #[test]
 fn sixty_four_jails_created_and_started_concurrently() {
     let fx = fixture();
+    let initial = fx.host.state();
     let locks = LockDir::new(fx.dir.path().join("locks")).unwrap();
     let t0 = Instant::now();
     let results: Vec<_> = std::thread::scope(|s| {
@@ -96,6 +97,35 @@ fn sixty_four_jails_created_and_started_concurrently() {
         jids.len(),
         units.len()
     );
+
+    // And all 64 torn down concurrently (roll-forward): back to the initial host.
+    let down: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let (host, locks, jdir) = (&fx.host, locks.clone(), fx.journals());
+                let ctx = r.as_ref().unwrap().clone();
+                s.spawn(move || {
+                    let name = format!("j{i}");
+                    let exec = Executor::new(host, jdir).unwrap().with_locks(locks);
+                    exec.run_forward(
+                        &format!("{name}-down"),
+                        &locks_for(&name),
+                        &teardown(&name, &ctx),
+                    )
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(down.iter().all(|r| r.is_ok()));
+    assert_eq!(
+        fx.host.state(),
+        initial,
+        "64 concurrent teardowns restore the initial host"
+    );
+    println!("64 of 64 torn down concurrently; host state equals the state before the creates");
 }
 
 #[test]

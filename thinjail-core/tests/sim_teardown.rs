@@ -3,57 +3,14 @@
 //! exactly the state before the create.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
 use std::sync::Once;
 
 use thinjail_core::exec::{Context, ExecError, Executor, IfRef, Op, recover, recover_dir};
-use thinjail_core::host::{Errno, JailCommand};
+use thinjail_core::host::Errno;
 use thinjail_core::sim::{FaultTrigger, SimulatedCrash};
 
 mod sim_fixture;
 use sim_fixture::*;
-
-/// `exec.stop`, remove the jail, drop the epair from the bridge and destroy it, unmount in
-/// reverse, remove the directories and the clone.
-fn teardown(name: &str, ctx: &Context) -> Vec<Op> {
-    let root = PathBuf::from(format!("/zdata/jails/{name}-nullfs-base"));
-    let clone = format!("zdata/jails/containers/{name}");
-    let a = ctx.ifaces["e.a"].clone();
-    vec![
-        Op::JailExec {
-            jail: name.into(),
-            command: JailCommand {
-                argv: vec!["/bin/sh".into(), "/etc/rc.shutdown".into()],
-                env: vec![],
-                cwd: "/".into(),
-                console_log: None,
-            },
-        },
-        Op::RemoveJail { jail: name.into() },
-        Op::BridgeDeletem {
-            bridge: IfRef::Name(BRIDGE.into()),
-            member: IfRef::Name(a.clone()),
-        },
-        Op::DestroyIf {
-            iface: IfRef::Name(a),
-        },
-        Op::Unmount {
-            at: root.join("dev"),
-        },
-        Op::Unmount {
-            at: root.join("skeleton"),
-        },
-        Op::Unmount { at: root.clone() },
-        Op::RemoveDir { path: root },
-        Op::Unmount {
-            at: PathBuf::from(format!("/{clone}")),
-        },
-        Op::RemoveDir {
-            path: PathBuf::from(format!("/{clone}")),
-        },
-        Op::DestroyDataset { name: clone },
-    ]
-}
 
 /// A fixture with the jail `dev` created and started; returns its context and the state before.
 fn started() -> (Fx, Context, thinjail_core::sim::SimState) {

@@ -5,7 +5,7 @@
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use thinjail_core::exec::{IfRef, Op};
+use thinjail_core::exec::{Context, IfRef, Op};
 use thinjail_core::host::{DatasetProps, Host, JailCommand, JailSpec};
 use thinjail_core::sim::SimHost;
 
@@ -155,5 +155,47 @@ pub fn plan(name: &str, ip: u8) -> Vec<Op> {
                 console_log: None,
             },
         },
+    ]
+}
+
+/// `exec.stop`, remove the jail, drop the epair from the bridge and destroy it, unmount in
+/// reverse, remove the directories and the clone.
+pub fn teardown(name: &str, ctx: &Context) -> Vec<Op> {
+    let root = PathBuf::from(format!("/zdata/jails/{name}-nullfs-base"));
+    let clone = format!("zdata/jails/containers/{name}");
+    let a = ctx.ifaces["e.a"].clone();
+    vec![
+        Op::JailExec {
+            jail: name.into(),
+            command: JailCommand {
+                argv: vec!["/bin/sh".into(), "/etc/rc.shutdown".into()],
+                env: vec![],
+                cwd: "/".into(),
+                console_log: None,
+            },
+        },
+        Op::RemoveJail { jail: name.into() },
+        Op::BridgeDeletem {
+            bridge: IfRef::Name(BRIDGE.into()),
+            member: IfRef::Name(a.clone()),
+        },
+        Op::DestroyIf {
+            iface: IfRef::Name(a),
+        },
+        Op::Unmount {
+            at: root.join("dev"),
+        },
+        Op::Unmount {
+            at: root.join("skeleton"),
+        },
+        Op::Unmount { at: root.clone() },
+        Op::RemoveDir { path: root },
+        Op::Unmount {
+            at: PathBuf::from(format!("/{clone}")),
+        },
+        Op::RemoveDir {
+            path: PathBuf::from(format!("/{clone}")),
+        },
+        Op::DestroyDataset { name: clone },
     ]
 }
