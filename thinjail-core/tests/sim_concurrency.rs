@@ -209,20 +209,22 @@ fn exclusive_template_lock_waits_for_shared_holders() {
     let tmpl = LockKey::Template("14.2-RELEASE".into());
     let shared = locks.lock(&[Lock::shared(tmpl.clone())]).unwrap();
     let shared2 = locks.lock(&[Lock::shared(tmpl.clone())]).unwrap();
+    let released = std::sync::Mutex::new(None::<Instant>);
     std::thread::scope(|s| {
         let h = s.spawn(|| {
-            let t = Instant::now();
             let _g = locks.lock(&[Lock::exclusive(tmpl.clone())]).unwrap();
-            t.elapsed()
+            Instant::now()
         });
-        std::thread::sleep(Duration::from_millis(150));
+        std::thread::sleep(Duration::from_millis(100));
         drop(shared);
         std::thread::sleep(Duration::from_millis(100));
+        assert!(!h.is_finished(), "one reader still holds it");
+        *released.lock().unwrap() = Some(Instant::now());
         drop(shared2);
-        let waited = h.join().unwrap();
+        let got = h.join().unwrap();
         assert!(
-            waited >= Duration::from_millis(200),
-            "the update waited for both readers ({waited:?})"
+            got >= released.lock().unwrap().unwrap(),
+            "the update got the lock only after both readers left"
         );
     });
 }
