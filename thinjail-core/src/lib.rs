@@ -6,3 +6,6 @@
 //! ```
 
 pub mod abi;
+pub mod exec;
+pub mod host;
+pub mod sim;

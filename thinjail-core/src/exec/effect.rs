@@ -1,0 +1,337 @@
+//! Effects: what a completed step changed on the host, each with its inverse.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::host::{Errno, FsType, Host, HostResult, MountInfo};
+
+/// One change made to the host, recorded in the journal before the next step runs.
+///
+/// [`Effect::undo`] applies the inverse and is idempotent: an effect that is already undone (the
+/// object is gone, the mount is not there, the jail was removed) counts as undone, so a crashed
+/// undo can simply be run again.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    /// A dataset, clone or snapshot was created. Undo: destroy it.
+    DatasetCreated {
+        /// Dataset or snapshot name.
+        name: String,
+    },
+    /// A directory was created (it did not exist). Undo: rmdir.
+    DirCreated {
+        /// Host path.
+        path: PathBuf,
+    },
+    /// A file was created (it did not exist). Undo: unlink.
+    FileWritten {
+        /// Host path.
+        path: PathBuf,
+    },
+    /// A filesystem was mounted. Undo: unmount it if it is still the top mount there.
+    Mounted {
+        /// The mount.
+        mount: MountInfo,
+    },
+    /// A filesystem was unmounted. Undo: mount it again.
+    Unmounted {
+        /// The mount as it was.
+        mount: MountInfo,
+    },
+    /// A jail was created. Undo: remove it (if the jail with that name still has that jid; with
+    /// no jid — recorded before the call — the jail of that name, which the caller's lock owns).
+    JailCreated {
+        /// jid, once known.
+        jid: Option<i32>,
+        /// name.
+        name: String,
+    },
+    /// An interface was cloned (an epair's a side, a bridge). Undo: destroy it.
+    IfCreated {
+        /// Name at creation.
+        name: String,
+    },
+    /// An interface was renamed. Undo: rename it back.
+    IfRenamed {
+        /// Old name.
+        from: String,
+        /// New name.
+        to: String,
+    },
+    /// An interface's description was set. Undo: restore the previous one.
+    IfDescribed {
+        /// Interface.
+        name: String,
+        /// Description before.
+        previous: Option<String>,
+    },
+    /// An interface was brought up (it was down). Undo: down.
+    IfUp {
+        /// Interface.
+        name: String,
+    },
+    /// An interface was added to a bridge. Undo: deletem.
+    BridgeMember {
+        /// Bridge.
+        bridge: String,
+        /// Member.
+        member: String,
+    },
+    /// An interface was removed from a bridge. Undo: add it back.
+    BridgeMemberRemoved {
+        /// Bridge.
+        bridge: String,
+        /// Member.
+        member: String,
+    },
+    /// An empty directory was removed. Undo: create it again (mode 0755).
+    DirRemoved {
+        /// Host path.
+        path: PathBuf,
+    },
+    /// An interface was moved into a jail's vnet. Undo: move it back (nothing to do if the jail
+    /// is gone: the kernel returned it).
+    VnetMoved {
+        /// Interface.
+        name: String,
+        /// jid.
+        jid: i32,
+        /// Jail name (checked so a reused jid is never touched).
+        jail: String,
+    },
+    /// An address was added inside a jail's vnet. Undo: delete it.
+    JailAddr {
+        /// jid.
+        jid: i32,
+        /// Jail name.
+        jail: String,
+        /// Interface.
+        name: String,
+        /// Address.
+        addr: Ipv4Addr,
+    },
+    /// An interface was brought up inside a jail's vnet. Undo: down.
+    JailIfUp {
+        /// jid.
+        jid: i32,
+        /// Jail name.
+        jail: String,
+        /// Interface.
+        name: String,
+    },
+    /// A default route was added inside a jail's vnet. Undo: delete it.
+    JailRoute {
+        /// jid.
+        jid: i32,
+        /// Jail name.
+        jail: String,
+    },
+    /// A command ran inside a jail (`exec.start`). Nothing to undo: removing the jail ends it.
+    JailCommandRun {
+        /// jid.
+        jid: i32,
+        /// Jail name.
+        jail: String,
+        /// argv.
+        argv: Vec<String>,
+    },
+}
+
+fn tolerate(r: HostResult<()>, ok: &[Errno]) -> HostResult<()> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) if e.errno().is_some_and(|n| ok.contains(&n)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Is the jail `name` still the one with `jid`?
+fn same_jail(host: &dyn Host, jid: i32, name: &str) -> HostResult<bool> {
+    Ok(host.jail_by_name(name)?.is_some_and(|j| j.jid == jid))
+}
+
+impl Effect {
+    /// Apply the inverse. Idempotent (see the type's docs).
+    pub fn undo(&self, host: &dyn Host) -> HostResult<()> {
+        match self {
+            Effect::DatasetCreated { name } => tolerate(host.dataset_destroy(name), &[]),
+            Effect::DirCreated { path } => tolerate(host.remove_dir(path), &[]),
+            Effect::FileWritten { path } => tolerate(host.remove_file(path), &[]),
+            Effect::Mounted { mount } => {
+                let top = host.mounts()?.into_iter().rev().find(|m| m.at == mount.at);
+                match top {
+                    Some(m) if m.fstype == mount.fstype && m.source == mount.source => {
+                        tolerate(host.unmount(&mount.at, false), &[Errno::EINVAL])
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Effect::Unmounted { mount } => {
+                if host.mounts()?.iter().any(|m| m == mount) {
+                    return Ok(());
+                }
+                match mount.fstype {
+                    FsType::Nullfs => {
+                        host.mount_nullfs(mount.source.as_ref(), &mount.at, mount.readonly)
+                    }
+                    FsType::Devfs => host.mount_devfs(&mount.at, mount.ruleset.unwrap_or(0)),
+                    FsType::Zfs => host.mount_zfs(&mount.source, &mount.at),
+                }
+            }
+            Effect::JailCreated { jid, name } => match host.jail_by_name(name)? {
+                Some(j) if jid.is_none_or(|x| x == j.jid) => {
+                    tolerate(host.jail_remove(j.jid), &[Errno::EINVAL])
+                }
+                _ => Ok(()),
+            },
+            Effect::IfCreated { name } => tolerate(host.if_destroy(name), &[Errno::ENXIO]),
+            Effect::IfRenamed { from, to } => tolerate(host.if_rename(to, from), &[Errno::ENXIO]),
+            Effect::IfDescribed { name, previous } => tolerate(
+                host.if_set_description(name, previous.as_deref()),
+                &[Errno::ENXIO],
+            ),
+            Effect::IfUp { name } => tolerate(host.if_set_up(name, false), &[Errno::ENXIO]),
+            Effect::BridgeMember { bridge, member } => {
+                tolerate(host.bridge_deletem(bridge, member), &[Errno::ENXIO])
+            }
+            Effect::BridgeMemberRemoved { bridge, member } => {
+                tolerate(host.bridge_addm(bridge, member), &[Errno::EEXIST])
+            }
+            Effect::DirRemoved { path } => match host.file_type(path)? {
+                Some(_) => Ok(()),
+                None => host.mkdir(path, 0o755),
+            },
+            Effect::VnetMoved { name, jid, jail } => {
+                if same_jail(host, *jid, jail)? {
+                    tolerate(host.if_move_from_jail(name, *jid), &[Errno::ENXIO])
+                } else {
+                    Ok(())
+                }
+            }
+            Effect::JailAddr {
+                jid,
+                jail,
+                name,
+                addr,
+            } => {
+                if same_jail(host, *jid, jail)? {
+                    tolerate(
+                        host.jail_if_addr_delete(*jid, name, *addr),
+                        &[Errno::ENXIO, Errno::EADDRNOTAVAIL, Errno::EINVAL],
+                    )
+                } else {
+                    Ok(())
+                }
+            }
+            Effect::JailIfUp { jid, jail, name } => {
+                if same_jail(host, *jid, jail)? {
+                    tolerate(
+                        host.jail_if_set_up(*jid, name, false),
+                        &[Errno::ENXIO, Errno::EINVAL],
+                    )
+                } else {
+                    Ok(())
+                }
+            }
+            Effect::JailRoute { jid, jail } => {
+                if same_jail(host, *jid, jail)? {
+                    tolerate(
+                        host.jail_route_delete_default(*jid),
+                        &[Errno::ESRCH, Errno::EINVAL],
+                    )
+                } else {
+                    Ok(())
+                }
+            }
+            Effect::JailCommandRun { .. } => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_effect_roundtrips_through_a_journal_line() {
+        let m = MountInfo {
+            fstype: FsType::Devfs,
+            source: "devfs".into(),
+            at: "/j/dev".into(),
+            readonly: false,
+            ruleset: Some(5),
+        };
+        let all = vec![
+            Effect::DatasetCreated {
+                name: "zdata/j".into(),
+            },
+            Effect::DirCreated { path: "/j".into() },
+            Effect::FileWritten {
+                path: "/j/f".into(),
+            },
+            Effect::Mounted { mount: m.clone() },
+            Effect::Unmounted { mount: m },
+            Effect::JailCreated {
+                jid: Some(3),
+                name: "dev".into(),
+            },
+            Effect::JailCreated {
+                jid: None,
+                name: "dev".into(),
+            },
+            Effect::IfCreated {
+                name: "epair0a".into(),
+            },
+            Effect::IfRenamed {
+                from: "bridge0".into(),
+                to: "igc0bridge".into(),
+            },
+            Effect::IfDescribed {
+                name: "epair0a".into(),
+                previous: None,
+            },
+            Effect::IfUp {
+                name: "epair0a".into(),
+            },
+            Effect::BridgeMember {
+                bridge: "bridge0".into(),
+                member: "epair0a".into(),
+            },
+            Effect::VnetMoved {
+                name: "epair0b".into(),
+                jid: 3,
+                jail: "dev".into(),
+            },
+            Effect::JailAddr {
+                jid: 3,
+                jail: "dev".into(),
+                name: "epair0b".into(),
+                addr: Ipv4Addr::new(10, 0, 0, 2),
+            },
+            Effect::JailIfUp {
+                jid: 3,
+                jail: "dev".into(),
+                name: "lo0".into(),
+            },
+            Effect::JailRoute {
+                jid: 3,
+                jail: "dev".into(),
+            },
+            Effect::JailCommandRun {
+                jid: 3,
+                jail: "dev".into(),
+                argv: vec!["/bin/sh".into()],
+            },
+        ];
+        for e in all {
+            let line = serde_json::to_string(&e).unwrap();
+            assert!(!line.contains('\n'));
+            assert_eq!(serde_json::from_str::<Effect>(&line).unwrap(), e, "{line}");
+        }
+        let line = serde_json::to_string(&Effect::IfUp { name: "x".into() }).unwrap();
+        assert_eq!(line, r#"{"effect":"if_up","name":"x"}"#);
+    }
+}

@@ -1,0 +1,2088 @@
+//! `SimHost`: an in-memory model of the FreeBSD kernel objects a thin jail uses — jails, vnets,
+//! interfaces, bridges, mounts, devfs rulesets and ZFS datasets — enforcing the kernel's rules
+//! (FreeBSD 14, see the project's FREEBSD-FACTS), with fault injection and an operation log.
+//!
+//! File-tree work is real I/O under the root directory given to [`SimHost::new`]: a host path
+//! `/zdata/jails/dev` is the real directory `<root>/zdata/jails/dev`. Mount points and jail roots
+//! must exist there, as on FreeBSD; [`Host::mount_zfs`] creates its mount point like libzfs does.
+//! Paths are resolved through the mount table: below a nullfs mount point a path continues in
+//! the lower directory (so a jail's `/bin/sh` under a nullfs-mounted template is found, and
+//! writing through a read-only nullfs mount fails with EROFS); zfs and devfs mounts use the
+//! directory under the root itself. Dataset *contents* are not simulated: a clone does not copy
+//! its snapshot's files.
+//!
+//! ```
+//! use thinjail_core::host::{Errno, Host, JailSpec};
+//! use thinjail_core::sim::SimHost;
+//! let dir = std::env::temp_dir().join(format!("simhost-doc-{}", std::process::id()));
+//! let host = SimHost::new(&dir).unwrap();
+//! host.mkdir("/j".as_ref(), 0o755).unwrap();
+//! let spec = JailSpec { name: "dev".into(), path: "/j".into(), vnet: true, ..Default::default() };
+//! let jid = host.jail_create(&spec).unwrap();
+//! let e = host.jail_create(&spec).unwrap_err();
+//! assert_eq!(e.errno(), Some(Errno::EEXIST));
+//! host.jail_remove(jid).unwrap();
+//! assert_eq!(host.jail_remove(jid).unwrap_err().errno(), Some(Errno::EINVAL));
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::hash::{DefaultHasher, Hasher};
+use std::io::{self, Write};
+use std::net::Ipv4Addr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+
+use crate::exec::{Lock, LockDir, LockGuard, LockKey};
+
+use crate::host::{
+    DatasetProps, EpairPair, Errno, FileKind, FsType, Host, HostError, HostResult, IfInfo, IfKind,
+    JailCommand, JailInfo, JailSpec, MountInfo, Object, OpKind,
+};
+
+/// Directory under the root where a persistent SimHost keeps its model.
+pub const SIMHOST_DIR: &str = ".simhost";
+
+/// `IFNAMSIZ - 1`: the longest interface name.
+pub const IFNAME_MAX: usize = 15;
+/// `IF_MAXUNIT`.
+pub const IF_MAXUNIT: u32 = 0x7fff;
+/// `JAIL_MAX`: the largest jid.
+pub const JAIL_MAX: i32 = 999_999;
+/// `MAXHOSTNAMELEN`: jail names and hostnames must be shorter.
+pub const MAXHOSTNAMELEN: usize = 256;
+/// `ZFS_MAX_DATASET_NAME_LEN`: dataset names must be shorter.
+pub const ZFS_MAX_DATASET_NAME_LEN: usize = 256;
+/// `net.ifdescr_maxlen` default.
+pub const IFDESCR_MAXLEN: usize = 1024;
+
+const ALLOW_NAMES: &[&str] = &[
+    "set_hostname",
+    "sysvipc",
+    "raw_sockets",
+    "chflags",
+    "mount",
+    "quotas",
+    "socket_af",
+    "mlock",
+    "reserved_ports",
+    "read_msgbuf",
+    "unprivileged_proc_debug",
+    "suser",
+    "nfsd",
+    "extattr",
+    "adjtime",
+    "settime",
+    "routing",
+    "vmm",
+    "mount.devfs",
+    "mount.fdescfs",
+    "mount.nullfs",
+    "mount.procfs",
+    "mount.tmpfs",
+    "mount.zfs",
+    "mount.linprocfs",
+    "mount.linsysfs",
+];
+
+/// When an injected fault fires.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FaultTrigger {
+    /// The n-th operation (queries included) from the moment the fault is armed; 1 = the next.
+    Nth(u64),
+    /// The n-th state-changing operation (queries not counted) from the moment it is armed.
+    NthMutation(u64),
+    /// The n-th operation of this kind from the moment it is armed.
+    NthOf(OpKind, u64),
+}
+
+/// How an operation ended, in the [`SimHost::log`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum LogOutcome {
+    /// Succeeded.
+    Ok,
+    /// Failed with this errno (a kernel rule).
+    Failed(Errno),
+    /// Failed because a fault was injected.
+    Injected(Errno),
+    /// Real file I/O failed.
+    Io(String),
+}
+
+/// One entry of the operation log.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct LogEntry {
+    /// 1-based sequence number of the operation on this host.
+    pub seq: u64,
+    /// The operation.
+    pub op: OpKind,
+    /// Its object.
+    pub object: Object,
+    /// How it ended.
+    pub outcome: LogOutcome,
+}
+
+impl std::fmt::Display for LogEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{} {} {}: ", self.seq, self.op, self.object)?;
+        match &self.outcome {
+            LogOutcome::Ok => f.write_str("ok"),
+            LogOutcome::Failed(e) => write!(f, "{e}"),
+            LogOutcome::Injected(e) => write!(f, "{e} (injected)"),
+            LogOutcome::Io(m) => write!(f, "I/O error: {m}"),
+        }
+    }
+}
+
+/// A dataset in [`SimState`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct DatasetState {
+    /// Properties set locally.
+    pub props: DatasetProps,
+    /// The snapshot it was cloned from.
+    pub origin: Option<String>,
+}
+
+/// A jail in [`SimState`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct JailState {
+    /// What `jail_get` reports.
+    pub info: JailInfo,
+    /// `ip4.addr` (non-VNET jails).
+    pub ip4: Vec<Ipv4Addr>,
+    /// `allow.*` flags set.
+    pub allow: BTreeSet<String>,
+    /// Default route of its vnet.
+    pub default_route: Option<Ipv4Addr>,
+    /// Commands run inside it, in order.
+    pub execs: Vec<JailCommand>,
+}
+
+/// A file-tree entry under the root in [`SimState`].
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum FileState {
+    /// A directory.
+    Dir,
+    /// A regular file: length and a hash of the contents.
+    File {
+        /// Length in bytes.
+        len: u64,
+        /// Hash of the contents.
+        hash: u64,
+    },
+    /// A symlink and its target.
+    Symlink(PathBuf),
+    /// Anything else.
+    Other,
+}
+
+/// Everything observable on a [`SimHost`]; equal before and after an undone plan.
+///
+/// Allocator positions (the next jid, free interface units) are not part of it, as on a real
+/// host they are not observable either.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SimState {
+    /// Datasets by name.
+    pub datasets: BTreeMap<String, DatasetState>,
+    /// Snapshot names.
+    pub snapshots: BTreeSet<String>,
+    /// Mount table in mount order.
+    pub mounts: Vec<MountInfo>,
+    /// Loaded devfs rulesets.
+    pub devfs_rulesets: BTreeSet<u16>,
+    /// Jails by jid.
+    pub jails: BTreeMap<i32, JailState>,
+    /// Interfaces keyed by (vnet: `"host"` or the jail's name, interface name).
+    pub interfaces: BTreeMap<(String, String), IfInfo>,
+    /// The real file tree under the root (relative paths).
+    pub files: BTreeMap<PathBuf, FileState>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Ds {
+    props: DatasetProps,
+    origin: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SimJail {
+    name: String,
+    path: PathBuf,
+    hostname: String,
+    vnet: bool,
+    devfs_ruleset: u16,
+    ip4: Vec<Ipv4Addr>,
+    allow: BTreeSet<String>,
+    default_route: Option<Ipv4Addr>,
+    execs: Vec<JailCommand>,
+    /// The mount its root directory was on at creation (the jail holds that vnode).
+    root_mount: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SimIf {
+    name: String,
+    /// The vnet it is in: 0 = host, otherwise the jid.
+    vnet: i32,
+    /// The vnet it was created in.
+    home: i32,
+    kind: IfKind,
+    unit: u32,
+    peer: Option<u64>,
+    up: bool,
+    descr: Option<String>,
+    addrs: Vec<(Ipv4Addr, u8)>,
+    members: Vec<u64>,
+    bridge: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Model {
+    datasets: BTreeMap<String, Ds>,
+    snapshots: BTreeSet<String>,
+    mounts: Vec<MountInfo>,
+    rulesets: BTreeSet<u16>,
+    jails: BTreeMap<i32, SimJail>,
+    ifaces: BTreeMap<u64, SimIf>,
+    next_if: u64,
+    last_jid: i32,
+    epair_units: BTreeSet<u32>,
+    bridge_units: BTreeSet<u32>,
+    /// Identity of each entry of `mounts`.
+    mount_ids: Vec<u64>,
+    next_mount: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    Fail(Errno),
+    CrashAfter,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Armed {
+    trigger: FaultTrigger,
+    /// Counter value at which it fires.
+    at: u64,
+    action: Action,
+}
+
+/// The panic payload of a simulated crash (see [`SimHost::inject_crash_after`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct SimulatedCrash {
+    /// Sequence number of the operation after which the "process" died.
+    pub seq: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    model: Model,
+    log: Vec<LogEntry>,
+    faults: Vec<Armed>,
+    total: u64,
+    mutations: u64,
+    per_kind: BTreeMap<OpKind, u64>,
+}
+
+/// The simulated host. `Send + Sync`: share it with `Arc` between threads.
+pub struct SimHost {
+    root: PathBuf,
+    /// Where the model is saved after every change ([`SimHost::open_persistent`]).
+    persist: Option<PathBuf>,
+    /// Serialises processes sharing a persistent model (flock on `<root>/.simhost/`).
+    plock: Option<LockDir>,
+    inner: Mutex<Inner>,
+}
+
+fn e(op: OpKind, object: Object, errno: Errno) -> HostError {
+    HostError::os(op, object, errno)
+}
+
+fn em(op: OpKind, object: Object, errno: Errno, msg: &str) -> HostError {
+    HostError::os_msg(op, object, errno, msg)
+}
+
+fn io_err(op: OpKind, path: &Path, source: io::Error) -> HostError {
+    HostError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn pool_of(name: &str) -> &str {
+    name.split(['/', '@']).next().unwrap_or(name)
+}
+
+fn parent_of(name: &str) -> Option<&str> {
+    name.rfind('/').map(|i| &name[..i])
+}
+
+fn validate_dataset_name(op: OpKind, name: &str, snapshot: bool) -> HostResult<()> {
+    let obj = || Object::Dataset(name.to_string());
+    if name.len() >= ZFS_MAX_DATASET_NAME_LEN {
+        return Err(e(op, obj(), Errno::ENAMETOOLONG));
+    }
+    let (fs, snap) = match name.split_once('@') {
+        Some((f, s)) => (f, Some(s)),
+        None => (name, None),
+    };
+    if snapshot != snap.is_some() {
+        return Err(em(
+            op,
+            obj(),
+            Errno::EINVAL,
+            if snapshot {
+                "not a snapshot name"
+            } else {
+                "snapshot name not allowed here"
+            },
+        ));
+    }
+    let ok_comp = |c: &str| {
+        !c.is_empty()
+            && c.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.' | ':' | ' '))
+            && c != "."
+            && c != ".."
+    };
+    if !fs.split('/').all(ok_comp) || !snap.is_none_or(ok_comp) {
+        return Err(em(
+            op,
+            obj(),
+            Errno::EINVAL,
+            "invalid character or empty component in dataset name",
+        ));
+    }
+    Ok(())
+}
+
+impl Model {
+    fn find_if(&self, vnet: i32, name: &str) -> Option<u64> {
+        self.ifaces
+            .iter()
+            .find(|(_, i)| i.vnet == vnet && i.name == name)
+            .map(|(id, _)| *id)
+    }
+
+    fn name_taken(&self, vnet: i32, name: &str) -> bool {
+        self.find_if(vnet, name).is_some()
+    }
+
+    fn new_if(&mut self, i: SimIf) -> u64 {
+        self.next_if += 1;
+        let id = self.next_if;
+        self.ifaces.insert(id, i);
+        id
+    }
+
+    fn mk_if(name: String, vnet: i32, kind: IfKind, unit: u32) -> SimIf {
+        SimIf {
+            name,
+            vnet,
+            home: vnet,
+            kind,
+            unit,
+            peer: None,
+            up: false,
+            descr: None,
+            addrs: Vec::new(),
+            members: Vec::new(),
+            bridge: None,
+        }
+    }
+
+    /// Remove `id` from its bridge, if any.
+    fn leave_bridge(&mut self, id: u64) {
+        if let Some(b) = self.ifaces.get_mut(&id).and_then(|i| i.bridge.take())
+            && let Some(br) = self.ifaces.get_mut(&b)
+        {
+            br.members.retain(|m| *m != id);
+        }
+    }
+
+    /// Release a bridge's members.
+    fn release_members(&mut self, id: u64) {
+        let members = self
+            .ifaces
+            .get_mut(&id)
+            .map(|i| std::mem::take(&mut i.members))
+            .unwrap_or_default();
+        for m in members {
+            if let Some(i) = self.ifaces.get_mut(&m) {
+                i.bridge = None;
+            }
+        }
+    }
+
+    /// Detach an interface from its current vnet (if_vmove): down, addresses purged, bridge left.
+    fn vmove(&mut self, id: u64, to: i32) {
+        self.leave_bridge(id);
+        self.release_members(id);
+        if let Some(i) = self.ifaces.get_mut(&id) {
+            i.vnet = to;
+            i.up = false;
+            i.addrs.clear();
+        }
+    }
+
+    fn destroy_if(&mut self, id: u64) {
+        let Some(i) = self.ifaces.get(&id).cloned() else {
+            return;
+        };
+        self.leave_bridge(id);
+        self.release_members(id);
+        self.ifaces.remove(&id);
+        match i.kind {
+            IfKind::Epair => {
+                if let Some(p) = i.peer {
+                    self.leave_bridge(p);
+                    self.ifaces.remove(&p);
+                }
+                self.epair_units.remove(&i.unit);
+            }
+            IfKind::Bridge => {
+                self.bridge_units.remove(&i.unit);
+            }
+            IfKind::Loopback => {}
+        }
+    }
+
+    /// Index of the mount a path lives on: the most recent mount whose mount point is a prefix
+    /// of it (a later mount at a shallower path hides older ones beneath it; a later one at a
+    /// deeper path sits on top of the older one).
+    fn mount_of(&self, path: &Path) -> Option<usize> {
+        last_covering(&self.mounts, path)
+    }
+
+    fn push_mount(&mut self, mt: MountInfo) {
+        self.next_mount += 1;
+        self.mounts.push(mt);
+        self.mount_ids.push(self.next_mount);
+    }
+
+    fn effective_mountpoint(&self, name: &str) -> PathBuf {
+        match self
+            .datasets
+            .get(name)
+            .and_then(|d| d.props.mountpoint.clone())
+        {
+            Some(mp) => mp,
+            None => match parent_of(name) {
+                Some(p) => {
+                    let last = &name[p.len() + 1..];
+                    self.effective_mountpoint(p).join(last)
+                }
+                None => Path::new("/").join(name),
+            },
+        }
+    }
+
+    fn iface_info(&self, i: &SimIf) -> IfInfo {
+        let name_of = |id: &u64| {
+            self.ifaces
+                .get(id)
+                .map(|x| x.name.clone())
+                .unwrap_or_default()
+        };
+        IfInfo {
+            name: i.name.clone(),
+            kind: i.kind,
+            up: i.up,
+            description: i.descr.clone(),
+            addrs: i.addrs.clone(),
+            members: i.members.iter().map(name_of).collect(),
+            member_of: i.bridge.as_ref().map(name_of),
+        }
+    }
+
+    fn jail_info(jid: i32, j: &SimJail) -> JailInfo {
+        JailInfo {
+            jid,
+            name: j.name.clone(),
+            path: j.path.clone(),
+            hostname: j.hostname.clone(),
+            vnet: j.vnet,
+            devfs_ruleset: j.devfs_ruleset,
+        }
+    }
+
+    /// The vnet a jail-side network operation runs in (fork + jail_attach).
+    fn jail_vnet(&self, op: OpKind, jid: i32) -> HostResult<i32> {
+        match self.jails.get(&jid) {
+            None => Err(em(
+                op,
+                Object::Jid(jid),
+                Errno::EINVAL,
+                "jail_attach: no such jail",
+            )),
+            Some(j) if !j.vnet => Err(em(
+                op,
+                Object::Jail(j.name.clone()),
+                Errno::EPERM,
+                "not a VNET jail: its network stack is the host's",
+            )),
+            Some(_) => Ok(jid),
+        }
+    }
+}
+
+impl SimHost {
+    /// A simulated host whose file tree lives under `root` (created if missing), with `lo0`
+    /// and the default devfs rulesets 1–5 loaded (as rc.d/devfs does at boot).
+    pub fn new(root: impl AsRef<Path>) -> HostResult<SimHost> {
+        let root = root.as_ref().to_path_buf();
+        fs::create_dir_all(&root).map_err(|err| io_err(OpKind::Mkdir, &root, err))?;
+        Ok(SimHost {
+            root,
+            persist: None,
+            plock: None,
+            inner: Mutex::new(Inner {
+                model: boot_model(),
+                ..Default::default()
+            }),
+        })
+    }
+
+    /// A simulated host whose kernel model survives the process: it is loaded from
+    /// `<root>/.simhost/model.json` if that exists (else booted fresh as by [`SimHost::new`]) and
+    /// saved there (write to a temporary file, then rename) after every change. This is what lets
+    /// separate commands (`host init`, then `jail create`, then `jail start`) share one
+    /// simulated host. The `.simhost` directory is not part of [`SimHost::state`]'s file tree.
+    /// The operation log and armed faults are per process.
+    ///
+    /// ```
+    /// use thinjail_core::host::{Host, JailSpec};
+    /// use thinjail_core::sim::SimHost;
+    /// let dir = std::env::temp_dir().join(format!("simhost-persist-doc-{}", std::process::id()));
+    /// let h = SimHost::open_persistent(&dir).unwrap();
+    /// h.mkdir("/j".as_ref(), 0o755).unwrap();
+    /// let spec = JailSpec { name: "dev".into(), path: "/j".into(), vnet: true, ..Default::default() };
+    /// let jid = h.jail_create(&spec).unwrap();
+    /// drop(h);
+    /// let again = SimHost::open_persistent(&dir).unwrap();
+    /// assert_eq!(again.jail_by_name("dev").unwrap().unwrap().jid, jid);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn open_persistent(root: impl AsRef<Path>) -> HostResult<SimHost> {
+        let root = root.as_ref().to_path_buf();
+        let dir = root.join(SIMHOST_DIR);
+        let plock = LockDir::new(&dir).map_err(|e| io_err(OpKind::Mkdir, &dir, e.source))?;
+        let h = SimHost {
+            root,
+            persist: Some(dir.join("model.json")),
+            plock: Some(plock),
+            inner: Mutex::new(Inner {
+                model: boot_model(),
+                ..Default::default()
+            }),
+        };
+        {
+            let mut g = h.lock();
+            let _p = h.process_lock(OpKind::Mounts)?;
+            match h.load(OpKind::Mounts)? {
+                Some(m) => g.model = m,
+                None => h.save(OpKind::Mounts, &g.model)?,
+            }
+        }
+        Ok(h)
+    }
+
+    /// Exclusive lock of the persistent model against other processes.
+    fn process_lock(&self, op: OpKind) -> HostResult<Option<LockGuard>> {
+        match &self.plock {
+            None => Ok(None),
+            Some(l) => l
+                .lock(&[Lock::exclusive(LockKey::Named("model".into()))])
+                .map(Some)
+                .map_err(|e| io_err(op, &e.path, e.source)),
+        }
+    }
+
+    /// Read the persistent model, if there is one on disk.
+    fn load(&self, op: OpKind) -> HostResult<Option<Model>> {
+        let Some(file) = &self.persist else {
+            return Ok(None);
+        };
+        match fs::read(file) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|err| io_err(op, file, io::Error::new(io::ErrorKind::InvalidData, err))),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(io_err(op, file, err)),
+        }
+    }
+
+    /// Save the model if this host is persistent.
+    fn save(&self, op: OpKind, model: &Model) -> HostResult<()> {
+        let Some(file) = &self.persist else {
+            return Ok(());
+        };
+        let tmp = file.with_extension("json.tmp");
+        let bytes = serde_json::to_vec(model)
+            .map_err(|err| io_err(op, file, io::Error::new(io::ErrorKind::InvalidData, err)))?;
+        fs::write(&tmp, bytes).map_err(|err| io_err(op, &tmp, err))?;
+        fs::rename(&tmp, file).map_err(|err| io_err(op, file, err))
+    }
+
+    /// The root directory host paths are placed under.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The real path of a host path.
+    pub fn real_path(&self, path: &Path) -> PathBuf {
+        let rel: PathBuf = path
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .collect();
+        self.root.join(rel)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the model half-updated in a way that
+        // matters more than the panic itself; keep serving.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Add a pool: its root dataset `name` with mountpoint `/name`, mounted (directory created).
+    pub fn add_pool(&self, name: &str) -> HostResult<()> {
+        let op = OpKind::DatasetCreate;
+        validate_dataset_name(op, name, false)?;
+        if name.contains('/') {
+            return Err(em(
+                op,
+                Object::Dataset(name.into()),
+                Errno::EINVAL,
+                "pool names have no '/'",
+            ));
+        }
+        self.control(op, |m| {
+            if m.datasets.contains_key(name) {
+                return Err(e(op, Object::Dataset(name.into()), Errno::EEXIST));
+            }
+            let at = Path::new("/").join(name);
+            let real = self.real_path(&at);
+            fs::create_dir_all(&real).map_err(|err| io_err(op, &at, err))?;
+            m.datasets.insert(
+                name.to_string(),
+                Ds {
+                    props: DatasetProps::default(),
+                    origin: None,
+                },
+            );
+            m.push_mount(MountInfo {
+                fstype: FsType::Zfs,
+                source: name.into(),
+                at,
+                readonly: false,
+                ruleset: None,
+            });
+            Ok(())
+        })
+    }
+
+    /// Load a devfs ruleset (as `devfs rule -s N add …`).
+    pub fn load_devfs_ruleset(&self, ruleset: u16) -> HostResult<()> {
+        self.control(OpKind::MountDevfs, |m| {
+            m.rulesets.insert(ruleset);
+            Ok(())
+        })
+    }
+
+    /// Unload a devfs ruleset (as `devfs rule -s N delset`).
+    pub fn unload_devfs_ruleset(&self, ruleset: u16) -> HostResult<()> {
+        self.control(OpKind::MountDevfs, |m| {
+            m.rulesets.remove(&ruleset);
+            Ok(())
+        })
+    }
+
+    /// A setup change (not counted, logged or subject to faults), persisted like an operation.
+    fn control<T>(&self, op: OpKind, f: impl FnOnce(&mut Model) -> HostResult<T>) -> HostResult<T> {
+        let mut g = self.lock();
+        let _plock = self.process_lock(op)?;
+        if let Some(m) = self.load(op)? {
+            g.model = m;
+        }
+        let v = f(&mut g.model)?;
+        self.save(op, &g.model)?;
+        Ok(v)
+    }
+
+    /// Arm a one-shot fault: the operation selected by `trigger` fails with `errno` and changes
+    /// nothing.
+    pub fn inject(&self, trigger: FaultTrigger, errno: Errno) {
+        self.arm(trigger, Action::Fail(errno));
+    }
+
+    /// Arm a one-shot crash: the operation selected by `trigger` is carried out (it takes
+    /// effect, or fails by the kernel's rules), then the calling thread panics with a
+    /// [`SimulatedCrash`] payload — what a process killed right after a system call returned
+    /// leaves behind (nothing after it is journaled). Catch it with `std::panic::catch_unwind`.
+    /// The host stays usable.
+    pub fn inject_crash_after(&self, trigger: FaultTrigger) {
+        self.arm(trigger, Action::CrashAfter);
+    }
+
+    fn arm(&self, trigger: FaultTrigger, action: Action) {
+        let mut g = self.lock();
+        let at = match trigger {
+            FaultTrigger::Nth(n) => g.total + n,
+            FaultTrigger::NthMutation(n) => g.mutations + n,
+            FaultTrigger::NthOf(k, n) => g.per_kind.get(&k).copied().unwrap_or(0) + n,
+        };
+        g.faults.push(Armed {
+            trigger,
+            at,
+            action,
+        });
+    }
+
+    /// Disarm all faults.
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    /// Number of faults still armed.
+    pub fn armed_faults(&self) -> usize {
+        self.lock().faults.len()
+    }
+
+    /// The operation log.
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.lock().log.clone()
+    }
+
+    /// Empty the operation log.
+    pub fn clear_log(&self) {
+        self.lock().log.clear();
+    }
+
+    /// Operations so far: (all, state-changing).
+    pub fn op_counts(&self) -> (u64, u64) {
+        let g = self.lock();
+        (g.total, g.mutations)
+    }
+
+    /// A comparable snapshot of everything observable, including the real file tree (every
+    /// file under the root is read and hashed: use [`SimHost::kernel_state`] for large trees).
+    pub fn state(&self) -> SimState {
+        self.snapshot(true)
+    }
+
+    /// Like [`SimHost::state`] without the file tree (`files` is empty): cheap on large trees.
+    pub fn kernel_state(&self) -> SimState {
+        self.snapshot(false)
+    }
+
+    fn snapshot(&self, with_files: bool) -> SimState {
+        let mut g = self.lock();
+        // Best effort: on a read error the last model this process saw is reported.
+        if let Ok(_p) = self.process_lock(OpKind::Mounts)
+            && let Ok(Some(m)) = self.load(OpKind::Mounts)
+        {
+            g.model = m;
+        }
+        let m = &g.model;
+        let vnet_name = |v: i32| {
+            if v == 0 {
+                "host".to_string()
+            } else {
+                m.jails
+                    .get(&v)
+                    .map(|j| j.name.clone())
+                    .unwrap_or_else(|| format!("jid {v}"))
+            }
+        };
+        let mut files = BTreeMap::new();
+        if with_files {
+            walk(&self.root, &self.root, &mut files);
+        }
+        SimState {
+            datasets: m
+                .datasets
+                .iter()
+                .map(|(k, d)| {
+                    (
+                        k.clone(),
+                        DatasetState {
+                            props: d.props.clone(),
+                            origin: d.origin.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            snapshots: m.snapshots.clone(),
+            mounts: m.mounts.clone(),
+            devfs_rulesets: m.rulesets.clone(),
+            jails: m
+                .jails
+                .iter()
+                .map(|(jid, j)| {
+                    (
+                        *jid,
+                        JailState {
+                            info: Model::jail_info(*jid, j),
+                            ip4: j.ip4.clone(),
+                            allow: j.allow.clone(),
+                            default_route: j.default_route,
+                            execs: j.execs.clone(),
+                        },
+                    )
+                })
+                .collect(),
+            interfaces: m
+                .ifaces
+                .values()
+                .map(|i| ((vnet_name(i.vnet), i.name.clone()), m.iface_info(i)))
+                .collect(),
+            files,
+        }
+    }
+
+    /// Run one operation: count it, fire an armed fault, log it.
+    fn op<T>(
+        &self,
+        kind: OpKind,
+        object: Object,
+        f: impl FnOnce(&mut Model) -> HostResult<T>,
+    ) -> HostResult<T> {
+        let mut g = self.lock();
+        // A persistent model may have been changed by another process: reload it under the
+        // process lock, which is held until the change is saved.
+        let _plock = self.process_lock(kind)?;
+        if let Some(m) = self.load(kind)? {
+            g.model = m;
+        }
+        g.total += 1;
+        if !kind.is_query() {
+            g.mutations += 1;
+        }
+        *g.per_kind.entry(kind).or_insert(0) += 1;
+        let (total, mutations, this_kind) = (g.total, g.mutations, g.per_kind[&kind]);
+        let fired = g.faults.iter().position(|a| match a.trigger {
+            FaultTrigger::Nth(_) => a.at == total,
+            FaultTrigger::NthMutation(_) => !kind.is_query() && a.at == mutations,
+            FaultTrigger::NthOf(k, _) => k == kind && a.at == this_kind,
+        });
+        let seq = g.total;
+        let mut crash = false;
+        if let Some(i) = fired {
+            let a = g.faults.remove(i);
+            match a.action {
+                Action::Fail(errno) => {
+                    g.log.push(LogEntry {
+                        seq,
+                        op: kind,
+                        object: object.clone(),
+                        outcome: LogOutcome::Injected(errno),
+                    });
+                    return Err(em(kind, object, errno, "injected fault"));
+                }
+                Action::CrashAfter => crash = true,
+            }
+        }
+        let mut r = f(&mut g.model);
+        if r.is_ok()
+            && !kind.is_query()
+            && let Err(err) = self.save(kind, &g.model)
+        {
+            r = Err(err);
+        }
+        let outcome = match &r {
+            Ok(_) => LogOutcome::Ok,
+            Err(HostError::Os { errno, .. }) => LogOutcome::Failed(*errno),
+            Err(HostError::Io { source, .. }) => LogOutcome::Io(source.to_string()),
+        };
+        g.log.push(LogEntry {
+            seq,
+            op: kind,
+            object,
+            outcome,
+        });
+        if crash {
+            drop(g);
+            std::panic::panic_any(SimulatedCrash { seq });
+        }
+        r
+    }
+
+    /// Check a host path is absolute and has no `..`; returns the real path it resolves to
+    /// through the mount table (nullfs mounts redirect to their lower directory).
+    fn real(&self, m: &Model, op: OpKind, path: &Path) -> HostResult<PathBuf> {
+        Ok(self.resolve_checked(m, op, path)?.0)
+    }
+
+    /// Like [`SimHost::real`] for writing: EROFS through a read-only mount.
+    fn real_w(&self, m: &Model, op: OpKind, path: &Path) -> HostResult<PathBuf> {
+        let (real, ro) = self.resolve_checked(m, op, path)?;
+        if ro {
+            return Err(em(
+                op,
+                Object::Path(path.into()),
+                Errno::EROFS,
+                "read-only file system",
+            ));
+        }
+        Ok(real)
+    }
+
+    fn resolve_checked(&self, m: &Model, op: OpKind, path: &Path) -> HostResult<(PathBuf, bool)> {
+        if !path.is_absolute() || path.components().any(|c| matches!(c, Component::ParentDir)) {
+            return Err(em(
+                op,
+                Object::Path(path.into()),
+                Errno::EINVAL,
+                "path must be absolute without '..'",
+            ));
+        }
+        Ok(self.resolve(m, path))
+    }
+
+    /// Resolve a host path through the mount table: the most recent mount covering the path
+    /// decides (see `Model::mount_of`).
+    /// A mount's contents live where its mount point resolved when it was mounted (resolved
+    /// against the older mounts only); a nullfs mount continues at its lower directory, itself
+    /// resolved against the older mounts (nullfs does not see mounts made later on the lower
+    /// layer). Returns the real path and whether a read-only mount was crossed.
+    fn resolve(&self, m: &Model, path: &Path) -> (PathBuf, bool) {
+        let p: PathBuf = Path::new("/").join(
+            path.components()
+                .filter(|c| matches!(c, Component::Normal(_)))
+                .collect::<PathBuf>(),
+        );
+        let (rel, ro) = resolve_in(&m.mounts, &p);
+        (self.real_path(&rel), ro)
+    }
+
+    /// The path must exist and be a directory (namei + VDIR check).
+    fn need_dir(&self, m: &Model, op: OpKind, path: &Path) -> HostResult<()> {
+        let real = self.real(m, op, path)?;
+        match fs::metadata(&real) {
+            Ok(md) if md.is_dir() => Ok(()),
+            Ok(_) => Err(e(op, Object::Path(path.into()), Errno::ENOTDIR)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                Err(e(op, Object::Path(path.into()), Errno::ENOENT))
+            }
+            Err(err) => Err(io_err(op, path, err)),
+        }
+    }
+}
+
+/// The kernel model after boot: `lo0` up, devfs rulesets 1–5 loaded.
+fn boot_model() -> Model {
+    let mut model = Model {
+        rulesets: (1..=5).collect(),
+        ..Default::default()
+    };
+    let mut lo = Model::mk_if("lo0".to_string(), 0, IfKind::Loopback, 0);
+    lo.up = true;
+    lo.addrs.push((Ipv4Addr::LOCALHOST, 8));
+    model.new_if(lo);
+    model
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, FileState>) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for ent in rd.flatten() {
+        let p = ent.path();
+        let rel = p.strip_prefix(root).unwrap_or(&p).to_path_buf();
+        if rel == Path::new(SIMHOST_DIR) {
+            continue;
+        }
+        let Ok(md) = fs::symlink_metadata(&p) else {
+            continue;
+        };
+        let ft = md.file_type();
+        if ft.is_dir() {
+            out.insert(rel, FileState::Dir);
+            walk(root, &p, out);
+        } else if ft.is_file() {
+            let mut h = DefaultHasher::new();
+            h.write(&fs::read(&p).unwrap_or_default());
+            out.insert(
+                rel,
+                FileState::File {
+                    len: md.len(),
+                    hash: h.finish(),
+                },
+            );
+        } else if ft.is_symlink() {
+            out.insert(
+                rel,
+                FileState::Symlink(fs::read_link(&p).unwrap_or_default()),
+            );
+        } else {
+            out.insert(rel, FileState::Other);
+        }
+    }
+}
+
+fn check_ifname(op: OpKind, name: &str) -> HostResult<()> {
+    if name.is_empty() {
+        return Err(e(op, Object::iface(name), Errno::EINVAL));
+    }
+    if name.len() > IFNAME_MAX {
+        return Err(e(op, Object::iface(name), Errno::ENAMETOOLONG));
+    }
+    Ok(())
+}
+
+impl Host for SimHost {
+    fn dataset_create(&self, name: &str, props: &DatasetProps) -> HostResult<()> {
+        let op = OpKind::DatasetCreate;
+        let obj = Object::Dataset(name.into());
+        self.op(op, obj.clone(), |m| {
+            validate_dataset_name(op, name, false)?;
+            check_props(op, name, props)?;
+            if m.datasets.contains_key(name) {
+                return Err(e(op, obj, Errno::EEXIST));
+            }
+            match parent_of(name) {
+                Some(p) if m.datasets.contains_key(p) => {}
+                _ => return Err(em(op, obj, Errno::ENOENT, "parent does not exist")),
+            }
+            m.datasets.insert(
+                name.into(),
+                Ds {
+                    props: props.clone(),
+                    origin: None,
+                },
+            );
+            Ok(())
+        })
+    }
+
+    fn dataset_snapshot(&self, snapshot: &str) -> HostResult<()> {
+        let op = OpKind::DatasetSnapshot;
+        let obj = Object::Dataset(snapshot.into());
+        self.op(op, obj.clone(), |m| {
+            validate_dataset_name(op, snapshot, true)?;
+            let fs = snapshot.split('@').next().unwrap_or_default();
+            if !m.datasets.contains_key(fs) {
+                return Err(em(op, obj, Errno::ENOENT, "dataset does not exist"));
+            }
+            if !m.snapshots.insert(snapshot.into()) {
+                return Err(e(op, obj, Errno::EEXIST));
+            }
+            Ok(())
+        })
+    }
+
+    fn dataset_clone(&self, snapshot: &str, name: &str, props: &DatasetProps) -> HostResult<()> {
+        let op = OpKind::DatasetClone;
+        let obj = Object::Dataset(name.into());
+        self.op(op, obj.clone(), |m| {
+            validate_dataset_name(op, snapshot, true)?;
+            validate_dataset_name(op, name, false)?;
+            check_props(op, name, props)?;
+            if !m.snapshots.contains(snapshot) {
+                return Err(em(
+                    op,
+                    Object::Dataset(snapshot.into()),
+                    Errno::ENOENT,
+                    "origin snapshot does not exist",
+                ));
+            }
+            if pool_of(snapshot) != pool_of(name) {
+                return Err(em(
+                    op,
+                    obj,
+                    Errno::EXDEV,
+                    "clone must be in the origin's pool",
+                ));
+            }
+            if m.datasets.contains_key(name) {
+                return Err(e(op, obj, Errno::EEXIST));
+            }
+            match parent_of(name) {
+                Some(p) if m.datasets.contains_key(p) => {}
+                _ => return Err(em(op, obj, Errno::ENOENT, "parent does not exist")),
+            }
+            m.datasets.insert(
+                name.into(),
+                Ds {
+                    props: props.clone(),
+                    origin: Some(snapshot.into()),
+                },
+            );
+            Ok(())
+        })
+    }
+
+    fn dataset_destroy(&self, name: &str) -> HostResult<()> {
+        let op = OpKind::DatasetDestroy;
+        let obj = Object::Dataset(name.into());
+        self.op(op, obj.clone(), |m| {
+            if name.contains('@') {
+                validate_dataset_name(op, name, true)?;
+                if !m.snapshots.contains(name) {
+                    return Err(e(op, obj, Errno::ENOENT));
+                }
+                if m.datasets
+                    .values()
+                    .any(|d| d.origin.as_deref() == Some(name))
+                {
+                    return Err(em(op, obj, Errno::EEXIST, "snapshot has dependent clones"));
+                }
+                m.snapshots.remove(name);
+                return Ok(());
+            }
+            validate_dataset_name(op, name, false)?;
+            if !m.datasets.contains_key(name) {
+                return Err(e(op, obj, Errno::ENOENT));
+            }
+            if parent_of(name).is_none() {
+                return Err(em(
+                    op,
+                    obj,
+                    Errno::EINVAL,
+                    "cannot destroy a pool's root dataset",
+                ));
+            }
+            let child_prefix = format!("{name}/");
+            if m.datasets.keys().any(|k| k.starts_with(&child_prefix)) {
+                return Err(em(op, obj, Errno::EEXIST, "filesystem has children"));
+            }
+            let snap_prefix = format!("{name}@");
+            if m.snapshots.iter().any(|s| s.starts_with(&snap_prefix)) {
+                return Err(em(op, obj, Errno::EEXIST, "filesystem has snapshots"));
+            }
+            if m.mounts
+                .iter()
+                .any(|mt| mt.fstype == FsType::Zfs && mt.source == name)
+            {
+                return Err(em(op, obj, Errno::EBUSY, "dataset is busy (mounted)"));
+            }
+            m.datasets.remove(name);
+            Ok(())
+        })
+    }
+
+    fn dataset_exists(&self, name: &str) -> HostResult<bool> {
+        self.op(OpKind::DatasetExists, Object::Dataset(name.into()), |m| {
+            Ok(m.datasets.contains_key(name) || m.snapshots.contains(name))
+        })
+    }
+
+    fn dataset_clones(&self, snapshot: &str) -> HostResult<Vec<String>> {
+        let op = OpKind::DatasetClones;
+        self.op(op, Object::Dataset(snapshot.into()), |m| {
+            if !m.snapshots.contains(snapshot) {
+                return Err(e(op, Object::Dataset(snapshot.into()), Errno::ENOENT));
+            }
+            Ok(m.datasets
+                .iter()
+                .filter(|(_, d)| d.origin.as_deref() == Some(snapshot))
+                .map(|(k, _)| k.clone())
+                .collect())
+        })
+    }
+
+    fn dataset_mountpoint(&self, name: &str) -> HostResult<PathBuf> {
+        let op = OpKind::DatasetMountpoint;
+        self.op(op, Object::Dataset(name.into()), |m| {
+            if !m.datasets.contains_key(name) {
+                return Err(e(op, Object::Dataset(name.into()), Errno::ENOENT));
+            }
+            Ok(m.effective_mountpoint(name))
+        })
+    }
+
+    fn mount_nullfs(&self, lower: &Path, at: &Path, readonly: bool) -> HostResult<()> {
+        let op = OpKind::MountNullfs;
+        self.op(op, Object::Path(at.into()), |m| {
+            self.need_dir(m, op, lower)?;
+            self.need_dir(m, op, at)?;
+            m.push_mount(MountInfo {
+                fstype: FsType::Nullfs,
+                source: lower.display().to_string(),
+                at: at.into(),
+                readonly,
+                ruleset: None,
+            });
+            Ok(())
+        })
+    }
+
+    fn mount_devfs(&self, at: &Path, ruleset: u16) -> HostResult<()> {
+        let op = OpKind::MountDevfs;
+        self.op(op, Object::Path(at.into()), |m| {
+            self.need_dir(m, op, at)?;
+            // devfs_ruleset_use() creates a missing ruleset, empty: nothing hidden.
+            m.rulesets.insert(ruleset);
+            m.push_mount(MountInfo {
+                fstype: FsType::Devfs,
+                source: "devfs".into(),
+                at: at.into(),
+                readonly: false,
+                ruleset: Some(ruleset),
+            });
+            Ok(())
+        })
+    }
+
+    fn mount_zfs(&self, dataset: &str, at: &Path) -> HostResult<()> {
+        let op = OpKind::MountZfs;
+        self.op(op, Object::Dataset(dataset.into()), |m| {
+            if !m.datasets.contains_key(dataset) {
+                return Err(e(op, Object::Dataset(dataset.into()), Errno::ENOENT));
+            }
+            if m.mounts
+                .iter()
+                .any(|mt| mt.fstype == FsType::Zfs && mt.source == dataset)
+            {
+                return Err(em(
+                    op,
+                    Object::Dataset(dataset.into()),
+                    Errno::EBUSY,
+                    "already mounted",
+                ));
+            }
+            let real = self.real(m, op, at)?;
+            let real = if real.exists() {
+                real
+            } else {
+                self.real_w(m, op, at)?
+            };
+            // libzfs: mkdirp(mountpoint, 0755) when missing.
+            if !real.exists() {
+                fs::create_dir_all(&real).map_err(|err| io_err(op, at, err))?;
+            }
+            self.need_dir(m, op, at)?;
+            m.push_mount(MountInfo {
+                fstype: FsType::Zfs,
+                source: dataset.into(),
+                at: at.into(),
+                readonly: false,
+                ruleset: None,
+            });
+            Ok(())
+        })
+    }
+
+    fn unmount(&self, at: &Path, force: bool) -> HostResult<()> {
+        let op = OpKind::Unmount;
+        let obj = Object::Path(at.into());
+        self.op(op, obj.clone(), |m| {
+            self.real(m, op, at)?;
+            let Some(idx) = m.mounts.iter().rposition(|mt| mt.at == at) else {
+                return Err(em(op, obj, Errno::EINVAL, "not a mount point"));
+            };
+            // Mounts made later inside it sit on top of it; older ones at deeper paths are
+            // covered by it, not on it.
+            if m.mounts[idx + 1..]
+                .iter()
+                .any(|mt| mt.at != at && mt.at.starts_with(at))
+            {
+                return Err(em(
+                    op,
+                    obj,
+                    Errno::EBUSY,
+                    "a filesystem is mounted beneath it",
+                ));
+            }
+            let id = m.mount_ids[idx];
+            if !force && let Some(j) = m.jails.values().find(|j| j.root_mount == Some(id)) {
+                return Err(em(
+                    op,
+                    obj,
+                    Errno::EBUSY,
+                    &format!("in use by jail {:?}", j.name),
+                ));
+            }
+            m.mounts.remove(idx);
+            m.mount_ids.remove(idx);
+            Ok(())
+        })
+    }
+
+    fn mounts(&self) -> HostResult<Vec<MountInfo>> {
+        self.op(OpKind::Mounts, Object::Path("/".into()), |m| {
+            Ok(m.mounts.clone())
+        })
+    }
+
+    fn devfs_ruleset_loaded(&self, ruleset: u16) -> HostResult<bool> {
+        self.op(OpKind::DevfsRulesetLoaded, Object::Ruleset(ruleset), |m| {
+            Ok(m.rulesets.contains(&ruleset))
+        })
+    }
+
+    fn jail_create(&self, spec: &JailSpec) -> HostResult<i32> {
+        let op = OpKind::JailCreate;
+        let obj = Object::Jail(spec.name.clone());
+        self.op(op, obj.clone(), |m| {
+            if spec.name.len() >= MAXHOSTNAMELEN {
+                return Err(em(op, obj, Errno::ENAMETOOLONG, "name too long"));
+            }
+            if let Some(h) = &spec.hostname
+                && h.len() >= MAXHOSTNAMELEN
+            {
+                return Err(em(op, obj, Errno::ENAMETOOLONG, "host.hostname too long"));
+            }
+            if let Some(dot) = spec.name.rfind('.') {
+                let parent = &spec.name[..dot];
+                return Err(em(
+                    op,
+                    obj,
+                    Errno::ENOENT,
+                    &format!("jail \"{parent}\" not found"),
+                ));
+            }
+            if spec.vnet && !spec.ip4.is_empty() {
+                return Err(em(
+                    op,
+                    obj,
+                    Errno::EINVAL,
+                    "vnet jails cannot have IP address restrictions",
+                ));
+            }
+            let mut seen = BTreeSet::new();
+            for a in &spec.ip4 {
+                if a.is_unspecified() || a.is_broadcast() || !seen.insert(*a) {
+                    return Err(em(op, obj, Errno::EINVAL, "invalid IP address in ip4.addr"));
+                }
+            }
+            if spec.ip4.len() > 255 {
+                return Err(em(op, obj, Errno::EINVAL, "too many IPv4 addresses"));
+            }
+            if let Some(es) = spec.enforce_statfs
+                && es > 2
+            {
+                return Err(em(op, obj, Errno::EINVAL, "Invalid enforce_statfs"));
+            }
+            for a in &spec.allow {
+                if !ALLOW_NAMES.contains(&a.as_str()) {
+                    return Err(em(
+                        op,
+                        obj,
+                        Errno::ENOENT,
+                        &format!("unknown parameter: allow.{a}"),
+                    ));
+                }
+            }
+            self.need_dir(m, op, &spec.path).map_err(|err| match err {
+                HostError::Os { errno, .. } => {
+                    em(op, Object::Path(spec.path.clone()), errno, "path")
+                }
+                other => other,
+            })?;
+            let numeric = !spec.name.is_empty() && spec.name.bytes().all(|b| b.is_ascii_digit());
+            let jid = if numeric {
+                let jid: i32 = spec.name.parse().unwrap_or(0);
+                if jid <= 0 || jid > JAIL_MAX {
+                    return Err(em(op, obj, Errno::EINVAL, "jid out of range"));
+                }
+                if m.jails.contains_key(&jid) {
+                    return Err(em(
+                        op,
+                        obj,
+                        Errno::EEXIST,
+                        &format!("jail {jid} already exists"),
+                    ));
+                }
+                jid
+            } else {
+                if m.jails.values().any(|j| j.name == spec.name) {
+                    return Err(em(
+                        op,
+                        obj,
+                        Errno::EEXIST,
+                        &format!("jail \"{}\" already exists", spec.name),
+                    ));
+                }
+                let mut j = m.last_jid;
+                let mut tries = 0;
+                loop {
+                    j = if j >= JAIL_MAX { 1 } else { j + 1 };
+                    tries += 1;
+                    if !m.jails.contains_key(&j) {
+                        break j;
+                    }
+                    if tries > JAIL_MAX {
+                        return Err(em(op, obj, Errno::EAGAIN, "no free jid"));
+                    }
+                }
+            };
+            if !numeric {
+                m.last_jid = jid;
+            }
+            let name = if spec.name.is_empty() {
+                jid.to_string()
+            } else {
+                spec.name.clone()
+            };
+            let root_mount = m.mount_of(&spec.path).map(|i| m.mount_ids[i]);
+            m.jails.insert(
+                jid,
+                SimJail {
+                    name,
+                    path: spec.path.clone(),
+                    hostname: spec.hostname.clone().unwrap_or_default(),
+                    vnet: spec.vnet,
+                    devfs_ruleset: spec.devfs_ruleset.unwrap_or(0),
+                    ip4: spec.ip4.clone(),
+                    allow: spec.allow.iter().cloned().collect(),
+                    default_route: None,
+                    execs: Vec::new(),
+                    root_mount,
+                },
+            );
+            if spec.vnet {
+                m.new_if(Model::mk_if("lo0".into(), jid, IfKind::Loopback, 0));
+            }
+            Ok(jid)
+        })
+    }
+
+    fn jail_remove(&self, jid: i32) -> HostResult<()> {
+        let op = OpKind::JailRemove;
+        self.op(op, Object::Jid(jid), |m| {
+            if m.jails.remove(&jid).is_none() {
+                return Err(e(op, Object::Jid(jid), Errno::EINVAL));
+            }
+            // The vnet goes away: its own interfaces are destroyed, loaned ones go home.
+            let in_vnet: Vec<u64> = m
+                .ifaces
+                .iter()
+                .filter(|(_, i)| i.vnet == jid)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in in_vnet {
+                let home = m.ifaces[&id].home;
+                if home == jid {
+                    m.destroy_if(id);
+                } else {
+                    m.vmove(id, home);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn jails(&self) -> HostResult<Vec<JailInfo>> {
+        self.op(OpKind::Jails, Object::Path("/".into()), |m| {
+            Ok(m.jails
+                .iter()
+                .map(|(jid, j)| Model::jail_info(*jid, j))
+                .collect())
+        })
+    }
+
+    fn jail_by_name(&self, name: &str) -> HostResult<Option<JailInfo>> {
+        self.op(OpKind::JailByName, Object::Jail(name.into()), |m| {
+            Ok(m.jails
+                .iter()
+                .find(|(_, j)| j.name == name)
+                .map(|(jid, j)| Model::jail_info(*jid, j)))
+        })
+    }
+
+    fn jail_exec(&self, jid: i32, cmd: &JailCommand) -> HostResult<i32> {
+        let op = OpKind::JailExec;
+        self.op(op, Object::Jid(jid), |m| {
+            let Some(j) = m.jails.get(&jid) else {
+                return Err(em(
+                    op,
+                    Object::Jid(jid),
+                    Errno::EINVAL,
+                    "jail_attach: no such jail",
+                ));
+            };
+            let Some(prog) = cmd.argv.first() else {
+                return Err(em(
+                    op,
+                    Object::Jail(j.name.clone()),
+                    Errno::EINVAL,
+                    "empty argv",
+                ));
+            };
+            let in_jail = j
+                .path
+                .join(Path::new(prog).strip_prefix("/").unwrap_or(Path::new(prog)));
+            if !Path::new(prog).is_absolute() || !self.real(m, op, &in_jail)?.is_file() {
+                return Err(em(
+                    op,
+                    Object::Path(in_jail),
+                    Errno::ENOENT,
+                    "execve: no such program in the jail",
+                ));
+            }
+            if let Some(log) = &cmd.console_log {
+                let real = self.real_w(m, op, log)?;
+                let mut f = fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&real)
+                    .map_err(|err| io_err(op, log, err))?;
+                writeln!(f, "simhost: {}", cmd.argv.join(" "))
+                    .map_err(|err| io_err(op, log, err))?;
+            }
+            let Some(j) = m.jails.get_mut(&jid) else {
+                return Err(em(
+                    op,
+                    Object::Jid(jid),
+                    Errno::EINVAL,
+                    "jail_attach: no such jail",
+                ));
+            };
+            j.execs.push(cmd.clone());
+            Ok(0)
+        })
+    }
+
+    fn epair_create(&self, unit: Option<u32>) -> HostResult<EpairPair> {
+        let op = OpKind::EpairCreate;
+        let cloner = match unit {
+            Some(u) => format!("epair{u}"),
+            None => "epair".into(),
+        };
+        self.op(op, Object::Cloner(cloner.clone()), |m| {
+            let u = match unit {
+                Some(u) if u > IF_MAXUNIT => {
+                    return Err(e(op, Object::Cloner(cloner), Errno::ENOSPC));
+                }
+                Some(u) => {
+                    if m.epair_units.contains(&u) || m.name_taken(0, &format!("epair{u}")) {
+                        return Err(e(op, Object::Cloner(cloner), Errno::EEXIST));
+                    }
+                    u
+                }
+                None => match (0..=IF_MAXUNIT)
+                    .find(|u| !m.epair_units.contains(u) && !m.name_taken(0, &format!("epair{u}")))
+                {
+                    Some(u) => u,
+                    None => return Err(e(op, Object::Cloner(cloner), Errno::ENOSPC)),
+                },
+            };
+            let (a, b) = (format!("epair{u}a"), format!("epair{u}b"));
+            if a.len() > IFNAME_MAX {
+                return Err(e(op, Object::iface(&a), Errno::ENOSPC));
+            }
+            for n in [&a, &b] {
+                if m.name_taken(0, n) {
+                    return Err(em(
+                        op,
+                        Object::iface(n),
+                        Errno::EEXIST,
+                        "interface name exists",
+                    ));
+                }
+            }
+            m.epair_units.insert(u);
+            let mut ia = Model::mk_if(a.clone(), 0, IfKind::Epair, u);
+            let mut ib = Model::mk_if(b.clone(), 0, IfKind::Epair, u);
+            ia.peer = Some(m.next_if + 2);
+            ib.peer = Some(m.next_if + 1);
+            m.new_if(ia);
+            m.new_if(ib);
+            Ok(EpairPair { a, b })
+        })
+    }
+
+    fn bridge_create(&self, unit: Option<u32>) -> HostResult<String> {
+        let op = OpKind::BridgeCreate;
+        let cloner = match unit {
+            Some(u) => format!("bridge{u}"),
+            None => "bridge".into(),
+        };
+        self.op(op, Object::Cloner(cloner.clone()), |m| {
+            let u = match unit {
+                Some(u) if u > IF_MAXUNIT => {
+                    return Err(e(op, Object::Cloner(cloner), Errno::ENOSPC));
+                }
+                Some(u) => u,
+                None => match (0..=IF_MAXUNIT).find(|u| {
+                    !m.bridge_units.contains(u) && !m.name_taken(0, &format!("bridge{u}"))
+                }) {
+                    Some(u) => u,
+                    None => return Err(e(op, Object::Cloner(cloner), Errno::ENOSPC)),
+                },
+            };
+            let name = format!("bridge{u}");
+            if m.bridge_units.contains(&u) || m.name_taken(0, &name) {
+                return Err(e(op, Object::iface(&name), Errno::EEXIST));
+            }
+            m.bridge_units.insert(u);
+            m.new_if(Model::mk_if(name.clone(), 0, IfKind::Bridge, u));
+            Ok(name)
+        })
+    }
+
+    fn if_destroy(&self, name: &str) -> HostResult<()> {
+        let op = OpKind::IfDestroy;
+        self.op(op, Object::iface(name), |m| {
+            check_ifname(op, name)?;
+            let Some(id) = m.find_if(0, name) else {
+                return Err(e(op, Object::iface(name), Errno::ENXIO));
+            };
+            if m.ifaces[&id].kind == IfKind::Loopback {
+                return Err(em(
+                    op,
+                    Object::iface(name),
+                    Errno::EINVAL,
+                    "cannot destroy the vnet's loopback",
+                ));
+            }
+            m.destroy_if(id);
+            Ok(())
+        })
+    }
+
+    fn if_rename(&self, name: &str, new_name: &str) -> HostResult<()> {
+        let op = OpKind::IfRename;
+        self.op(op, Object::iface(name), |m| {
+            check_ifname(op, name)?;
+            let Some(id) = m.find_if(0, name) else {
+                return Err(e(op, Object::iface(name), Errno::ENXIO));
+            };
+            check_ifname(op, new_name)?;
+            if name == new_name {
+                return Ok(());
+            }
+            if m.name_taken(0, new_name) {
+                return Err(e(op, Object::iface(new_name), Errno::EEXIST));
+            }
+            if let Some(i) = m.ifaces.get_mut(&id) {
+                i.name = new_name.into();
+            }
+            Ok(())
+        })
+    }
+
+    fn if_set_description(&self, name: &str, description: Option<&str>) -> HostResult<()> {
+        let op = OpKind::IfSetDescription;
+        self.op(op, Object::iface(name), |m| {
+            check_ifname(op, name)?;
+            let Some(id) = m.find_if(0, name) else {
+                return Err(e(op, Object::iface(name), Errno::ENXIO));
+            };
+            if description.is_some_and(|d| d.len() + 1 > IFDESCR_MAXLEN) {
+                return Err(e(op, Object::iface(name), Errno::ENAMETOOLONG));
+            }
+            if let Some(i) = m.ifaces.get_mut(&id) {
+                i.descr = description.filter(|d| !d.is_empty()).map(str::to_string);
+            }
+            Ok(())
+        })
+    }
+
+    fn if_set_up(&self, name: &str, up: bool) -> HostResult<()> {
+        let op = OpKind::IfSetUp;
+        self.op(op, Object::iface(name), |m| {
+            check_ifname(op, name)?;
+            let Some(id) = m.find_if(0, name) else {
+                return Err(e(op, Object::iface(name), Errno::ENXIO));
+            };
+            if let Some(i) = m.ifaces.get_mut(&id) {
+                i.up = up;
+            }
+            Ok(())
+        })
+    }
+
+    fn bridge_addm(&self, bridge: &str, member: &str) -> HostResult<()> {
+        let op = OpKind::BridgeAddm;
+        self.op(op, Object::iface(bridge), |m| {
+            check_ifname(op, bridge)?;
+            let Some(b) = m.find_if(0, bridge) else {
+                return Err(e(op, Object::iface(bridge), Errno::ENXIO));
+            };
+            if m.ifaces[&b].kind != IfKind::Bridge {
+                return Err(em(op, Object::iface(bridge), Errno::EINVAL, "not a bridge"));
+            }
+            let Some(id) = m.find_if(0, member) else {
+                return Err(em(
+                    op,
+                    Object::iface(member),
+                    Errno::ENOENT,
+                    "member not found",
+                ));
+            };
+            if m.ifaces[&id].kind != IfKind::Epair {
+                return Err(em(
+                    op,
+                    Object::iface(member),
+                    Errno::EINVAL,
+                    "member is not an Ethernet interface",
+                ));
+            }
+            match m.ifaces[&id].bridge {
+                Some(x) if x == b => {
+                    return Err(em(
+                        op,
+                        Object::iface(member),
+                        Errno::EEXIST,
+                        "already a member",
+                    ));
+                }
+                Some(_) => {
+                    return Err(em(
+                        op,
+                        Object::iface(member),
+                        Errno::EBUSY,
+                        "member of another bridge",
+                    ));
+                }
+                None => {}
+            }
+            if let Some(i) = m.ifaces.get_mut(&id) {
+                i.bridge = Some(b);
+            }
+            if let Some(br) = m.ifaces.get_mut(&b) {
+                br.members.push(id);
+            }
+            Ok(())
+        })
+    }
+
+    fn bridge_deletem(&self, bridge: &str, member: &str) -> HostResult<()> {
+        let op = OpKind::BridgeDeletem;
+        self.op(op, Object::iface(bridge), |m| {
+            check_ifname(op, bridge)?;
+            let Some(b) = m.find_if(0, bridge) else {
+                return Err(e(op, Object::iface(bridge), Errno::ENXIO));
+            };
+            if m.ifaces[&b].kind != IfKind::Bridge {
+                return Err(em(op, Object::iface(bridge), Errno::EINVAL, "not a bridge"));
+            }
+            let found = m.ifaces[&b]
+                .members
+                .iter()
+                .copied()
+                .find(|id| m.ifaces[id].name == member);
+            let Some(id) = found else {
+                return Err(em(op, Object::iface(member), Errno::ENOENT, "not a member"));
+            };
+            m.leave_bridge(id);
+            Ok(())
+        })
+    }
+
+    fn if_move_to_jail(&self, name: &str, jid: i32) -> HostResult<()> {
+        let op = OpKind::IfMoveToJail;
+        self.op(op, Object::iface(name), |m| {
+            check_ifname(op, name)?;
+            let Some(id) = m.find_if(0, name) else {
+                return Err(e(op, Object::iface(name), Errno::ENXIO));
+            };
+            let Some(j) = m.jails.get(&jid) else {
+                return Err(em(op, Object::Jid(jid), Errno::ENXIO, "no such jail"));
+            };
+            if !j.vnet {
+                return Err(em(
+                    op,
+                    Object::Jail(j.name.clone()),
+                    Errno::EEXIST,
+                    "jail shares the host's vnet",
+                ));
+            }
+            if m.name_taken(jid, name) {
+                return Err(e(
+                    op,
+                    Object::Interface {
+                        name: name.into(),
+                        jid: Some(jid),
+                    },
+                    Errno::EEXIST,
+                ));
+            }
+            m.vmove(id, jid);
+            Ok(())
+        })
+    }
+
+    fn if_move_from_jail(&self, name: &str, jid: i32) -> HostResult<()> {
+        let op = OpKind::IfMoveFromJail;
+        let obj = Object::Interface {
+            name: name.into(),
+            jid: Some(jid),
+        };
+        self.op(op, obj.clone(), |m| {
+            check_ifname(op, name)?;
+            if !m.jails.contains_key(&jid) {
+                return Err(em(op, Object::Jid(jid), Errno::ENXIO, "no such jail"));
+            }
+            let Some(id) = m.find_if(jid, name) else {
+                return Err(e(op, obj, Errno::ENXIO));
+            };
+            let home = m.ifaces[&id].home;
+            if home == jid {
+                return Err(em(op, obj, Errno::EINVAL, "interface belongs to this vnet"));
+            }
+            if m.name_taken(home, name) {
+                return Err(e(op, Object::iface(name), Errno::EEXIST));
+            }
+            m.vmove(id, home);
+            Ok(())
+        })
+    }
+
+    fn interfaces(&self, jid: Option<i32>) -> HostResult<Vec<IfInfo>> {
+        let op = OpKind::Interfaces;
+        self.op(op, Object::Jid(jid.unwrap_or(0)), |m| {
+            let v = match jid {
+                None => 0,
+                Some(j) => m.jail_vnet(op, j)?,
+            };
+            Ok(m.ifaces
+                .values()
+                .filter(|i| i.vnet == v)
+                .map(|i| m.iface_info(i))
+                .collect())
+        })
+    }
+
+    fn jail_if_addr_add(&self, jid: i32, name: &str, addr: Ipv4Addr, prefix: u8) -> HostResult<()> {
+        let op = OpKind::JailIfAddrAdd;
+        let obj = Object::Interface {
+            name: name.into(),
+            jid: Some(jid),
+        };
+        self.op(op, obj.clone(), |m| {
+            let v = m.jail_vnet(op, jid)?;
+            if prefix > 32 || addr.is_unspecified() {
+                return Err(em(op, obj, Errno::EINVAL, "invalid address or prefix"));
+            }
+            let Some(id) = m.find_if(v, name) else {
+                return Err(e(op, obj, Errno::ENXIO));
+            };
+            if let Some(i) = m.ifaces.get_mut(&id) {
+                // SIOCAIFADDR on an existing address updates it.
+                i.addrs.retain(|(a, _)| *a != addr);
+                i.addrs.push((addr, prefix));
+            }
+            Ok(())
+        })
+    }
+
+    fn jail_if_addr_delete(&self, jid: i32, name: &str, addr: Ipv4Addr) -> HostResult<()> {
+        let op = OpKind::JailIfAddrDelete;
+        let obj = Object::Interface {
+            name: name.into(),
+            jid: Some(jid),
+        };
+        self.op(op, obj.clone(), |m| {
+            let v = m.jail_vnet(op, jid)?;
+            let Some(id) = m.find_if(v, name) else {
+                return Err(e(op, obj, Errno::ENXIO));
+            };
+            let i = m
+                .ifaces
+                .get_mut(&id)
+                .ok_or_else(|| e(op, obj.clone(), Errno::ENXIO))?;
+            if !i.addrs.iter().any(|(a, _)| *a == addr) {
+                return Err(e(op, obj, Errno::EADDRNOTAVAIL));
+            }
+            i.addrs.retain(|(a, _)| *a != addr);
+            // Routes through a gateway that is no longer on-link go away with the address.
+            let still = on_link(m, v, m.jails.get(&jid).and_then(|j| j.default_route));
+            if !still && let Some(j) = m.jails.get_mut(&jid) {
+                j.default_route = None;
+            }
+            Ok(())
+        })
+    }
+
+    fn jail_if_set_up(&self, jid: i32, name: &str, up: bool) -> HostResult<()> {
+        let op = OpKind::JailIfSetUp;
+        let obj = Object::Interface {
+            name: name.into(),
+            jid: Some(jid),
+        };
+        self.op(op, obj.clone(), |m| {
+            let v = m.jail_vnet(op, jid)?;
+            let Some(id) = m.find_if(v, name) else {
+                return Err(e(op, obj, Errno::ENXIO));
+            };
+            if let Some(i) = m.ifaces.get_mut(&id) {
+                i.up = up;
+            }
+            Ok(())
+        })
+    }
+
+    fn jail_route_add_default(&self, jid: i32, gateway: Ipv4Addr) -> HostResult<()> {
+        let op = OpKind::JailRouteAddDefault;
+        self.op(op, Object::Jid(jid), |m| {
+            let v = m.jail_vnet(op, jid)?;
+            if m.jails.get(&jid).and_then(|j| j.default_route).is_some() {
+                return Err(em(
+                    op,
+                    Object::Jid(jid),
+                    Errno::EEXIST,
+                    "default route exists",
+                ));
+            }
+            if !on_link(m, v, Some(gateway)) {
+                return Err(em(
+                    op,
+                    Object::Jid(jid),
+                    Errno::ENETUNREACH,
+                    "gateway is not on-link",
+                ));
+            }
+            if let Some(j) = m.jails.get_mut(&jid) {
+                j.default_route = Some(gateway);
+            }
+            Ok(())
+        })
+    }
+
+    fn jail_route_delete_default(&self, jid: i32) -> HostResult<()> {
+        let op = OpKind::JailRouteDeleteDefault;
+        self.op(op, Object::Jid(jid), |m| {
+            m.jail_vnet(op, jid)?;
+            match m.jails.get_mut(&jid) {
+                Some(j) if j.default_route.is_some() => {
+                    j.default_route = None;
+                    Ok(())
+                }
+                _ => Err(em(op, Object::Jid(jid), Errno::ESRCH, "no default route")),
+            }
+        })
+    }
+
+    fn file_type(&self, path: &Path) -> HostResult<Option<FileKind>> {
+        let op = OpKind::FileType;
+        self.op(op, Object::Path(path.into()), |m| {
+            let real = self.real(m, op, path)?;
+            match fs::symlink_metadata(&real) {
+                Ok(md) => {
+                    let ft = md.file_type();
+                    Ok(Some(if ft.is_dir() {
+                        FileKind::Dir
+                    } else if ft.is_file() {
+                        FileKind::File
+                    } else if ft.is_symlink() {
+                        FileKind::Symlink
+                    } else {
+                        FileKind::Other
+                    }))
+                }
+                Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(err) => Err(io_err(op, path, err)),
+            }
+        })
+    }
+
+    fn mkdir(&self, path: &Path, mode: u32) -> HostResult<()> {
+        let op = OpKind::Mkdir;
+        self.op(op, Object::Path(path.into()), |m| {
+            let real = self.real_w(m, op, path)?;
+            fs::create_dir(&real).map_err(|err| io_err(op, path, err))?;
+            fs::set_permissions(&real, fs::Permissions::from_mode(mode))
+                .map_err(|err| io_err(op, path, err))
+        })
+    }
+
+    fn write_file(&self, path: &Path, contents: &[u8], mode: u32) -> HostResult<()> {
+        let op = OpKind::WriteFile;
+        self.op(op, Object::Path(path.into()), |m| {
+            let real = self.real_w(m, op, path)?;
+            fs::write(&real, contents).map_err(|err| io_err(op, path, err))?;
+            fs::set_permissions(&real, fs::Permissions::from_mode(mode))
+                .map_err(|err| io_err(op, path, err))
+        })
+    }
+
+    fn remove_file(&self, path: &Path) -> HostResult<()> {
+        let op = OpKind::RemoveFile;
+        self.op(op, Object::Path(path.into()), |m| {
+            let real = self.real_w(m, op, path)?;
+            fs::remove_file(&real).map_err(|err| io_err(op, path, err))
+        })
+    }
+
+    fn remove_dir(&self, path: &Path) -> HostResult<()> {
+        let op = OpKind::RemoveDir;
+        self.op(op, Object::Path(path.into()), |m| {
+            let real = self.real_w(m, op, path)?;
+            if m.mounts.iter().any(|mt| mt.at == path) {
+                return Err(em(
+                    op,
+                    Object::Path(path.into()),
+                    Errno::EBUSY,
+                    "mount point in use",
+                ));
+            }
+            fs::remove_dir(&real).map_err(|err| io_err(op, path, err))
+        })
+    }
+}
+
+fn last_covering(mounts: &[MountInfo], p: &Path) -> Option<usize> {
+    mounts.iter().rposition(|mt| p.starts_with(&mt.at))
+}
+
+/// See [`SimHost::resolve`]: returns a host path (to be placed under the root).
+fn resolve_in(mounts: &[MountInfo], p: &Path) -> (PathBuf, bool) {
+    let Some(idx) = last_covering(mounts, p) else {
+        return (p.to_path_buf(), false);
+    };
+    let mt = &mounts[idx];
+    let rest = p
+        .strip_prefix(&mt.at)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let base = match mt.fstype {
+        FsType::Nullfs => PathBuf::from(&mt.source),
+        FsType::Zfs | FsType::Devfs => mt.at.clone(),
+    };
+    let (real, lower_ro) = resolve_in(&mounts[..idx], &base);
+    let real = if rest.as_os_str().is_empty() {
+        real
+    } else {
+        real.join(rest)
+    };
+    // A path is on the deepest mount's filesystem; nullfs also inherits its lower layer's `ro`.
+    let ro = mt.readonly || (mt.fstype == FsType::Nullfs && lower_ro);
+    (real, ro)
+}
+
+/// Is `gw` inside the prefix of an address configured in vnet `v`?
+fn on_link(m: &Model, v: i32, gw: Option<Ipv4Addr>) -> bool {
+    let Some(gw) = gw else { return false };
+    m.ifaces
+        .values()
+        .filter(|i| i.vnet == v)
+        .flat_map(|i| i.addrs.iter())
+        .any(|(a, p)| {
+            let mask = if *p == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(*p))
+            };
+            u32::from(*a) & mask == u32::from(gw) & mask
+        })
+}
+
+fn check_props(op: OpKind, name: &str, props: &DatasetProps) -> HostResult<()> {
+    if let Some(mp) = &props.mountpoint
+        && !mp.is_absolute()
+    {
+        return Err(em(
+            op,
+            Object::Dataset(name.into()),
+            Errno::EINVAL,
+            "mountpoint must be absolute",
+        ));
+    }
+    for k in props.user.keys() {
+        if !k.contains(':') {
+            return Err(em(
+                op,
+                Object::Dataset(name.into()),
+                Errno::EINVAL,
+                &format!("invalid property {k:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
