@@ -7,3 +7,5 @@
 
 pub mod abi;
 pub mod jailconf;
+pub mod fstab;
+pub mod rcconf;
