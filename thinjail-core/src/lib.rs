@@ -9,3 +9,5 @@ pub mod abi;
 pub mod jailconf;
 pub mod fstab;
 pub mod rcconf;
+pub mod model;
+pub mod thinconf;
