@@ -11,3 +11,4 @@ pub mod fstab;
 pub mod rcconf;
 pub mod model;
 pub mod thinconf;
+pub mod plan;
