@@ -268,7 +268,8 @@ pub enum Step {
         /// `(param, value)`; `None` for a boolean.
         params: Vec<(String, Option<String>)>,
     },
-    /// `jail -r name`.
+    /// `jail -R name`: remove the jail without running jail.conf's stop commands (the plan
+    /// runs its own).
     JailRemove {
         /// Jail.
         name: String,
@@ -680,7 +681,7 @@ impl Step {
                 }
                 vec![s]
             }
-            JailRemove { name } => vec![format!("jail -r {}", sh_quote(name))],
+            JailRemove { name } => vec![format!("jail -R {}", sh_quote(name))],
             VnetMove { ifname, jail } => {
                 vec![format!("ifconfig {} vnet {}", ifname.sh(), sh_quote(jail))]
             }
