@@ -31,7 +31,7 @@ enum Cmd {
         #[arg(value_enum)]
         op: Op,
         #[command(flatten)]
-        jail: JailArgs,
+        jail: Box<JailArgs>,
     },
 }
 
@@ -59,7 +59,7 @@ enum ConfCmd {
     /// Print the files a thin jail needs: /etc/jail.conf, /etc/jail.conf.d/NAME.conf, the fstab.
     Render {
         #[command(flatten)]
-        jail: JailArgs,
+        jail: Box<JailArgs>,
     },
 }
 
@@ -246,7 +246,9 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some(Cmd::Conf(c)) => conf(c),
-        Some(Cmd::Plan { op, jail }) => jail.build().map(|j| print!("{}", plan_for(op, &j).to_shell())),
+        Some(Cmd::Plan { op, jail }) => jail
+            .build()
+            .map(|j| print!("{}", plan_for(op, &j).to_shell())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

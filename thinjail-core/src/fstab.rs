@@ -92,7 +92,8 @@ pub fn unescape_field(s: &str) -> String {
     let mut out = String::new();
     let mut i = 0;
     while i < chars.len() {
-        if chars[i] == '\\' && i + 3 < chars.len()
+        if chars[i] == '\\'
+            && i + 3 < chars.len()
             && chars[i + 1..i + 4].iter().all(|c| ('0'..='7').contains(c))
         {
             let v = chars[i + 1..i + 4]
@@ -116,13 +117,14 @@ impl Fstab {
     pub fn parse(text: &str, file: &str) -> Result<Fstab, FstabError> {
         let mut lines = Vec::new();
         for (n, raw) in text.lines().enumerate() {
-            let t = raw.trim();
+            // getfsent(3) separates fields with ASCII blanks only.
+            let t = raw.trim_matches([' ', '\t']);
             if t.is_empty() || t.starts_with('#') {
                 lines.push(FstabLine::Other(raw.to_string()));
                 continue;
             }
             let body = t.split('#').next().unwrap_or("");
-            let f: Vec<&str> = body.split_whitespace().collect();
+            let f: Vec<&str> = body.split([' ', '\t']).filter(|s| !s.is_empty()).collect();
             let err = |m: String| FstabError {
                 file: file.to_string(),
                 line: n + 1,
@@ -222,7 +224,10 @@ mod tests {
     fn short_line_is_located() {
         let e = Fstab::parse("# c\n/a /b nullfs\n", "f").unwrap_err();
         assert_eq!(e.line, 2);
-        assert!(e.to_string().starts_with("f:2:1: expected at least 4 fields"));
+        assert!(
+            e.to_string()
+                .starts_with("f:2:1: expected at least 4 fields")
+        );
         assert!(Fstab::parse("/a /b nullfs ro x\n", "f").is_err());
     }
 }

@@ -6,9 +6,9 @@
 //! ```
 
 pub mod abi;
-pub mod jailconf;
 pub mod fstab;
-pub mod rcconf;
+pub mod jailconf;
 pub mod model;
-pub mod thinconf;
 pub mod plan;
+pub mod rcconf;
+pub mod thinconf;

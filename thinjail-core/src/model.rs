@@ -68,7 +68,10 @@ pub fn check_jail_name(field: &'static str, s: &str) -> Result<(), ModelError> {
     if s.len() > 64 {
         return err("longer than 64 characters");
     }
-    if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         return err("only letters, digits, '_' and '-' are allowed");
     }
     if s.starts_with('-') {
@@ -104,7 +107,11 @@ pub fn check_dataset_component(field: &'static str, s: &str) -> Result<(), Model
 /// Checks a full dataset name (`pool/a/b`).
 pub fn check_dataset(field: &'static str, s: &str) -> Result<(), ModelError> {
     if s.len() >= ZFS_MAX_DATASET_NAME_LEN {
-        return Err(ModelError::new(field, s, "dataset name longer than 255 bytes"));
+        return Err(ModelError::new(
+            field,
+            s,
+            "dataset name longer than 255 bytes",
+        ));
     }
     for c in s.split('/') {
         check_dataset_component(field, c)?;
@@ -128,7 +135,10 @@ pub fn check_abs_path(field: &'static str, s: &str) -> Result<(), ModelError> {
     if s.ends_with('/') {
         return err("must not end with '/'");
     }
-    if s[1..].split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+    if s[1..]
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
         return err("must not contain empty, '.' or '..' components");
     }
     Ok(())
@@ -183,7 +193,11 @@ impl HostLayout {
         check_dataset_component("pool", pool)?;
         check_abs_path("root", root)?;
         if root == "/" {
-            return Err(ModelError::new("root", root, "the jails root must not be /"));
+            return Err(ModelError::new(
+                "root",
+                root,
+                "the jails root must not be /",
+            ));
         }
         Ok(HostLayout {
             storage,
@@ -277,7 +291,8 @@ impl Release {
         let Some((maj, min)) = ver.split_once('.') else {
             return err("expected MAJOR.MINOR before '-'");
         };
-        let digits = |s: &str| !s.is_empty() && s.len() <= 3 && s.chars().all(|c| c.is_ascii_digit());
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 3 && s.chars().all(|c| c.is_ascii_digit());
         if !digits(maj) || !digits(min) {
             return err("MAJOR and MINOR must be numbers");
         }
@@ -291,9 +306,9 @@ impl Release {
             return err("patch level must be -pN");
         }
         let ok_kind = kind == "RELEASE"
-            || ["RC", "BETA", "ALPHA"].iter().any(|k| {
-                kind.strip_prefix(k).is_some_and(digits)
-            });
+            || ["RC", "BETA", "ALPHA"]
+                .iter()
+                .any(|k| kind.strip_prefix(k).is_some_and(digits));
         if !ok_kind {
             return err("expected RELEASE, RCn, BETAn or ALPHAn after the version");
         }
@@ -337,12 +352,20 @@ impl Release {
 
     /// The release's directory on the FreeBSD download mirror.
     pub fn dist_url(&self) -> String {
-        let tree = if self.name.contains("-RELEASE") || self.name.contains("-RC") || self.name.contains("-BETA") || self.name.contains("-ALPHA") {
+        let tree = if self.name.contains("-RELEASE")
+            || self.name.contains("-RC")
+            || self.name.contains("-BETA")
+            || self.name.contains("-ALPHA")
+        {
             "releases"
         } else {
             "snapshots"
         };
-        format!("https://download.freebsd.org/ftp/{tree}/{}/{}", self.machine(), self.name)
+        format!(
+            "https://download.freebsd.org/ftp/{tree}/{}/{}",
+            self.machine(),
+            self.name
+        )
     }
 
     /// The URL of `base.txz`.
@@ -381,7 +404,11 @@ impl Template {
 
     /// `<pool>/jails/templates/<release>-base`.
     pub fn dataset(&self) -> String {
-        format!("{}/{}-base", self.layout.templates_dataset(), self.release.name)
+        format!(
+            "{}/{}-base",
+            self.layout.templates_dataset(),
+            self.release.name
+        )
     }
 
     /// `<root>/templates/<release>-base`: the directory nullfs-mounted read-only into every jail.
@@ -472,7 +499,11 @@ impl NullfsMount {
         check_abs_path("mount.source", source)?;
         check_abs_path("mount.target", target)?;
         if source == target {
-            return Err(ModelError::new("mount.target", target, "source and target are the same"));
+            return Err(ModelError::new(
+                "mount.target",
+                target,
+                "source and target are the same",
+            ));
         }
         Ok(NullfsMount {
             source: source.into(),
@@ -572,23 +603,43 @@ impl VnetSpec {
         epair: EpairNaming,
     ) -> Result<Self, ModelError> {
         check_ifname("bridge", bridge)?;
-        let net: IpNet = address
-            .parse()
-            .map_err(|_| ModelError::new("address", address, "expected IPv4 address/prefix, e.g. 192.168.7.253/24"))?;
+        let net: IpNet = address.parse().map_err(|_| {
+            ModelError::new(
+                "address",
+                address,
+                "expected IPv4 address/prefix, e.g. 192.168.7.253/24",
+            )
+        })?;
         let IpNet::V4(a) = net else {
-            return Err(ModelError::new("address", address, "expected an IPv4 address (IPv6 goes in ipv6)"));
+            return Err(ModelError::new(
+                "address",
+                address,
+                "expected an IPv4 address (IPv6 goes in ipv6)",
+            ));
         };
         if a.prefix_len() < 31 && (a.addr() == a.network() || a.addr() == a.broadcast()) {
-            return Err(ModelError::new("address", address, "is the network or broadcast address"));
+            return Err(ModelError::new(
+                "address",
+                address,
+                "is the network or broadcast address",
+            ));
         }
         let gw: Ipv4Addr = gateway
             .parse()
             .map_err(|_| ModelError::new("gateway", gateway, "expected an IPv4 address"))?;
         if !a.contains(&gw) {
-            return Err(ModelError::new("gateway", gateway, format!("not inside {}", a.trunc())));
+            return Err(ModelError::new(
+                "gateway",
+                gateway,
+                format!("not inside {}", a.trunc()),
+            ));
         }
         if gw == a.addr() {
-            return Err(ModelError::new("gateway", gateway, "is the jail's own address"));
+            return Err(ModelError::new(
+                "gateway",
+                gateway,
+                "is the jail's own address",
+            ));
         }
         let ipv6 = match ipv6 {
             None => {
@@ -604,12 +655,16 @@ impl VnetSpec {
                 let g = match ipv6_gateway {
                     None => None,
                     Some(g) => {
-                        let ga: Ipv6Addr = g
-                            .parse()
-                            .map_err(|_| ModelError::new("ipv6_gateway", g, "expected an IPv6 address"))?;
+                        let ga: Ipv6Addr = g.parse().map_err(|_| {
+                            ModelError::new("ipv6_gateway", g, "expected an IPv6 address")
+                        })?;
                         let link_local = (ga.segments()[0] & 0xffc0) == 0xfe80;
                         if !link_local && !n.contains(&ga) {
-                            return Err(ModelError::new("ipv6_gateway", g, format!("not inside {} and not link-local", n.trunc())));
+                            return Err(ModelError::new(
+                                "ipv6_gateway",
+                                g,
+                                format!("not inside {} and not link-local", n.trunc()),
+                            ));
                         }
                         Some(ga)
                     }
@@ -729,7 +784,8 @@ impl ThinJailSpec {
                 && h.split('.').all(|l| {
                     !l.is_empty()
                         && l.len() <= 63
-                        && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                        && l.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
                 });
             if !ok {
                 return Err(ModelError::new("hostname", h, "not a valid host name"));
@@ -822,7 +878,11 @@ impl ThinJail {
     /// `<pool>/jails/containers/<name>` (ZFS storage only).
     pub fn clone_dataset(&self) -> Option<String> {
         match self.layout().storage {
-            Storage::Zfs => Some(format!("{}/{}", self.layout().containers_dataset(), self.name)),
+            Storage::Zfs => Some(format!(
+                "{}/{}",
+                self.layout().containers_dataset(),
+                self.name
+            )),
             Storage::Directories => None,
         }
     }
@@ -834,7 +894,9 @@ impl ThinJail {
 
     /// `<root>/<name>-nullfs-base`: the jail's root path (an empty directory nullfs fills).
     pub fn root(&self) -> PathBuf {
-        self.layout().root.join(format!("{}-nullfs-base", self.name))
+        self.layout()
+            .root
+            .join(format!("{}-nullfs-base", self.name))
     }
 
     /// `<root>/<name>-nullfs-base.fstab`.

@@ -402,7 +402,9 @@ impl Step {
                 "the variable follows the new name, so destroying the epair through it undoes this",
             ),
             IfUp { .. } => Inverse::Nothing("undone by destroying the interface"),
-            IfDestroy { .. } => Inverse::Nothing("a destroyed interface is made again by the start plan"),
+            IfDestroy { .. } => {
+                Inverse::Nothing("a destroyed interface is made again by the start plan")
+            }
             BridgeAdd { bridge, member } => s(BridgeDelete {
                 bridge: bridge.clone(),
                 member: member.clone(),
@@ -445,7 +447,9 @@ impl Step {
             CopyFile { src, dest } => format!("copy {} to {}", src.display(), dest.display()),
             RemoveFile { path } => format!("remove {}", path.display()),
             WriteFile { path, .. } => format!("write {}", path.display()),
-            FreebsdUpdate { basedir, .. } => format!("patch {} with freebsd-update", basedir.display()),
+            FreebsdUpdate { basedir, .. } => {
+                format!("patch {} with freebsd-update", basedir.display())
+            }
             MoveTree { from, to, rel } => format!(
                 "move {rel} from {} to {} (keeping file flags)",
                 from.display(),
@@ -466,7 +470,9 @@ impl Step {
                 m.target.display(),
                 if m.read_only { "ro" } else { "rw" }
             ),
-            MountDevfs { path, ruleset } => format!("mount devfs on {} with ruleset {ruleset}", path.display()),
+            MountDevfs { path, ruleset } => {
+                format!("mount devfs on {} with ruleset {ruleset}", path.display())
+            }
             Unmount { path } => format!("unmount {}", path.display()),
             EpairCreate { .. } => "create an epair (the kernel picks the unit)".into(),
             IfRename { to, .. } => format!("rename interface to {to}"),
@@ -487,7 +493,10 @@ impl Step {
     pub fn shell(&self) -> Vec<String> {
         use Step::*;
         match self {
-            ZfsCreate { dataset, mountpoint } => vec![match mountpoint {
+            ZfsCreate {
+                dataset,
+                mountpoint,
+            } => vec![match mountpoint {
                 Some(m) => format!("zfs create -p -o mountpoint={} {}", q(m), sh_quote(dataset)),
                 None => format!("zfs create -p {}", sh_quote(dataset)),
             }],
@@ -514,7 +523,10 @@ impl Step {
                 format!(
                     "[ -n \"$want\" ] && [ \"$(sha256 -q {})\" = \"$want\" ] || {{ echo {} >&2; exit 1; }}",
                     q(file),
-                    sh_quote(&format!("{}: SHA-256 does not match the release MANIFEST", file.display()))
+                    sh_quote(&format!(
+                        "{}: SHA-256 does not match the release MANIFEST",
+                        file.display()
+                    ))
                 ),
             ],
             Extract { archive, dest } => {
@@ -543,7 +555,10 @@ impl Step {
                 v.push(delim);
                 v.push(format!("mv -f {} {}", sh_quote(&tmp), q(path)));
                 if *if_absent {
-                    v.push(format!("_push_undo {}", sh_quote(&format!("rm -f {}", q(path)))));
+                    v.push(format!(
+                        "_push_undo {}",
+                        sh_quote(&format!("rm -f {}", q(path)))
+                    ));
                     v.push("fi".into());
                 }
                 v
@@ -562,7 +577,9 @@ impl Step {
                 ]
             }
             MoveTree { from, to, rel } => {
-                let parent = Path::new(rel).parent().filter(|p| !p.as_os_str().is_empty());
+                let parent = Path::new(rel)
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty());
                 let mut v = Vec::new();
                 if let Some(p) = parent {
                     v.push(format!("mkdir -p {}", q(&to.join(p))));
@@ -716,7 +733,13 @@ impl Step {
     }
 
     fn pushes_own_undo(&self) -> bool {
-        matches!(self, Step::WriteFile { if_absent: true, .. })
+        matches!(
+            self,
+            Step::WriteFile {
+                if_absent: true,
+                ..
+            }
+        )
     }
 }
 
@@ -805,17 +828,22 @@ impl Plan {
                 out.push_str(&l);
                 out.push('\n');
             }
-            if self.rollback && !st.pushes_own_undo() {
-                if let Inverse::Step(inv) = st.inverse() {
-                    let line = inv.shell().join("; ");
-                    let _ = writeln!(out, "_push_undo {}", sh_quote(&line));
-                }
+            if self.rollback
+                && !st.pushes_own_undo()
+                && let Inverse::Step(inv) = st.inverse()
+            {
+                let line = inv.shell().join("; ");
+                let _ = writeln!(out, "_push_undo {}", sh_quote(&line));
             }
         }
         if self.rollback {
             out.push_str("\ntrap - EXIT\n");
         }
-        let _ = writeln!(out, "echo {}", sh_quote(&format!("thinjail: done: {}", self.title)));
+        let _ = writeln!(
+            out,
+            "echo {}",
+            sh_quote(&format!("thinjail: done: {}", self.title))
+        );
         out
     }
 }
@@ -846,9 +874,21 @@ pub fn host_init(layout: &crate::model::HostLayout) -> Plan {
             path: layout.root().to_path_buf(),
         }),
     }
-    p.steps.push(mk(layout.storage(), layout.media_dataset(), layout.media_dir()));
-    p.steps.push(mk(layout.storage(), layout.templates_dataset(), layout.templates_dir()));
-    p.steps.push(mk(layout.storage(), layout.containers_dataset(), layout.containers_dir()));
+    p.steps.push(mk(
+        layout.storage(),
+        layout.media_dataset(),
+        layout.media_dir(),
+    ));
+    p.steps.push(mk(
+        layout.storage(),
+        layout.templates_dataset(),
+        layout.templates_dir(),
+    ));
+    p.steps.push(mk(
+        layout.storage(),
+        layout.containers_dataset(),
+        layout.containers_dir(),
+    ));
     for (n, v) in [("jail_enable", "YES"), ("jail_parallel_start", "YES")] {
         p.steps.push(Step::RcSet {
             file: rc(),
@@ -997,7 +1037,10 @@ pub fn start(j: &ThinJail) -> Plan {
         ruleset: rs,
     });
     let mut params = vec![
-        ("path".to_string(), Some(j.root().to_string_lossy().to_string())),
+        (
+            "path".to_string(),
+            Some(j.root().to_string_lossy().to_string()),
+        ),
         ("host.hostname".to_string(), Some(j.hostname().to_string())),
         ("devfs_ruleset".to_string(), Some(rs.to_string())),
         ("allow.raw_sockets".to_string(), None),
@@ -1051,11 +1094,28 @@ pub fn start(j: &ThinJail) -> Plan {
             v.address.to_string(),
             s("up"),
         ]));
-        p.steps.push(ex(vec![s("route"), s("add"), s("default"), v.gateway.to_string()]));
+        p.steps.push(ex(vec![
+            s("route"),
+            s("add"),
+            s("default"),
+            v.gateway.to_string(),
+        ]));
         if let Some((n6, g6)) = &v.ipv6 {
-            p.steps.push(ex(vec![s("ifconfig"), s("$epair_b"), s("inet6"), n6.to_string(), s("up")]));
+            p.steps.push(ex(vec![
+                s("ifconfig"),
+                s("$epair_b"),
+                s("inet6"),
+                n6.to_string(),
+                s("up"),
+            ]));
             if let Some(g) = g6 {
-                p.steps.push(ex(vec![s("route"), s("-6"), s("add"), s("default"), g.to_string()]));
+                p.steps.push(ex(vec![
+                    s("route"),
+                    s("-6"),
+                    s("add"),
+                    s("default"),
+                    g.to_string(),
+                ]));
             }
         }
     } else {
@@ -1123,12 +1183,18 @@ pub fn destroy(j: &ThinJail) -> Plan {
         name: "jail_list".into(),
         item: j.name().into(),
     });
-    p.steps.push(Step::RemoveFile { path: j.conf_path() });
-    p.steps.push(Step::RemoveFile { path: j.fstab_path() });
+    p.steps.push(Step::RemoveFile {
+        path: j.conf_path(),
+    });
+    p.steps.push(Step::RemoveFile {
+        path: j.fstab_path(),
+    });
     p.steps.push(Step::Rmdir { path: j.root() });
     match j.clone_dataset() {
         Some(ds) => p.steps.push(Step::ZfsDestroy { dataset: ds }),
-        None => p.steps.push(Step::RemoveTree { path: j.clone_dir() }),
+        None => p.steps.push(Step::RemoveTree {
+            path: j.clone_dir(),
+        }),
     }
     p
 }
@@ -1173,7 +1239,12 @@ mod tests {
     #[test]
     fn every_building_step_has_an_inverse_or_a_reason() {
         let j = ThinJail::recipe_dev();
-        for p in [create(&j), start(&j), template_create(j.template()), enable(&j)] {
+        for p in [
+            create(&j),
+            start(&j),
+            template_create(j.template()),
+            enable(&j),
+        ] {
             for s in &p.steps {
                 match s.inverse() {
                     Inverse::Step(inv) => assert!(!inv.shell().is_empty()),

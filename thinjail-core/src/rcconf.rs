@@ -21,7 +21,9 @@ use std::path::Path;
 #[derive(Debug, thiserror::Error)]
 pub enum RcConfError {
     /// The variable name is not a valid sh(1) name.
-    #[error("rc.conf: invalid variable name {0:?} (letters, digits and _; not starting with a digit)")]
+    #[error(
+        "rc.conf: invalid variable name {0:?} (letters, digits and _; not starting with a digit)"
+    )]
     InvalidName(String),
     /// The value contains a character rc.conf cannot hold safely (a newline or NUL).
     #[error("rc.conf: value of {name} contains a newline or NUL")]
@@ -173,7 +175,7 @@ impl RcConf {
     pub fn unset(&mut self, name: &str) -> Option<String> {
         let prev = self.get(name);
         self.lines
-            .retain(|l| !parse_assignment(l).is_some_and(|(n, _)| n == name));
+            .retain(|l| parse_assignment(l).is_none_or(|(n, _)| n != name));
         prev
     }
 
@@ -244,7 +246,8 @@ mod tests {
 
     #[test]
     fn keeps_comments_and_unrelated_lines() {
-        let text = "# /etc/rc.conf\n\nsshd_enable=\"YES\" # ssh\nifconfig_igc0='DHCP'\njail_enable=NO\n";
+        let text =
+            "# /etc/rc.conf\n\nsshd_enable=\"YES\" # ssh\nifconfig_igc0='DHCP'\njail_enable=NO\n";
         let mut rc = RcConf::parse(text);
         assert_eq!(rc.get("ifconfig_igc0").as_deref(), Some("DHCP"));
         assert_eq!(rc.get("sshd_enable").as_deref(), Some("YES"));
@@ -294,8 +297,18 @@ mod tests {
         let mut rc = RcConf::read(&p).unwrap();
         rc.set("jail_enable", "YES").unwrap();
         rc.write_atomic(&p).unwrap();
-        assert_eq!(std::fs::read_to_string(&p).unwrap(), "# keep\njail_enable=\"YES\"\n");
-        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1, "no temp file left");
-        assert_eq!(RcConf::read(&d.path().join("missing")).unwrap(), RcConf::default());
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "# keep\njail_enable=\"YES\"\n"
+        );
+        assert_eq!(
+            std::fs::read_dir(d.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+        assert_eq!(
+            RcConf::read(&d.path().join("missing")).unwrap(),
+            RcConf::default()
+        );
     }
 }

@@ -91,7 +91,11 @@ impl ThinJail {
             set("exec.stop", Value::lit("/bin/sh /etc/rc.shutdown")),
             set(
                 "exec.consolelog",
-                lit_var(&[("/var/log/jail_console_", false), ("name", true), (".log", false)]),
+                lit_var(&[
+                    ("/var/log/jail_console_", false),
+                    ("name", true),
+                    (".log", false),
+                ]),
             ),
             Param::bare("allow.raw_sockets"),
             Param::bare("exec.clean"),
@@ -120,7 +124,11 @@ impl ThinJail {
         let root_dir = self.layout().root().to_string_lossy().to_string();
         // path = "<root>/${name}-nullfs-base", as the recipe writes it, when the name is the jail's.
         let path = if root_rel == format!("{}-nullfs-base", self.name()) {
-            lit_var(&[(&format!("{root_dir}/"), false), ("name", true), ("-nullfs-base", false)])
+            lit_var(&[
+                (&format!("{root_dir}/"), false),
+                ("name", true),
+                ("-nullfs-base", false),
+            ])
         } else {
             Value::lit(self.root().to_string_lossy())
         };
@@ -173,13 +181,22 @@ impl ThinJail {
                 "exec.prestart",
                 tpl("ifconfig ${epair_a} up descr jail:${name}"),
             ));
-            p.push(append("exec.prestart", tpl("ifconfig ${bridge} addm ${epair_a}")));
+            p.push(append(
+                "exec.prestart",
+                tpl("ifconfig ${bridge} addm ${epair_a}"),
+            ));
             p.push(set("exec.start", tpl("ifconfig ${epair_b} inet ${ip} up")));
             p.push(append("exec.start", tpl("route add default ${gateway}")));
             if let Some((_, g6)) = &v.ipv6 {
-                p.push(append("exec.start", tpl("ifconfig ${epair_b} inet6 ${ip6} up")));
+                p.push(append(
+                    "exec.start",
+                    tpl("ifconfig ${epair_b} inet6 ${ip6} up"),
+                ));
                 if g6.is_some() {
-                    p.push(append("exec.start", tpl("route -6 add default ${gateway6}")));
+                    p.push(append(
+                        "exec.start",
+                        tpl("route -6 add default ${gateway6}"),
+                    ));
                 }
             }
             p.push(append("exec.start", Value::lit("/bin/sh /etc/rc")));

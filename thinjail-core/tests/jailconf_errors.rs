@@ -18,16 +18,28 @@ fn resolve_err(text: &str) -> String {
 #[test]
 fn unterminated_strings_and_comments() {
     assert_eq!(parse_err("a = \"x;\n"), "t.conf:1:5: unterminated string");
-    assert_eq!(parse_err("dev {\n  a = 'x;\n}\n"), "t.conf:2:7: unterminated string");
-    assert_eq!(parse_err("a;\n/* never\nclosed"), "t.conf:2:1: unterminated comment");
+    assert_eq!(
+        parse_err("dev {\n  a = 'x;\n}\n"),
+        "t.conf:2:7: unterminated string"
+    );
+    assert_eq!(
+        parse_err("a;\n/* never\nclosed"),
+        "t.conf:2:1: unterminated comment"
+    );
     assert_eq!(parse_err("a = \"x\\"), "t.conf:1:5: unterminated string");
 }
 
 #[test]
 fn bad_variables() {
     assert_eq!(parse_err("a = ${x\n;"), "t.conf:1:5: unterminated variable");
-    assert_eq!(parse_err("a = \"${x\";"), "t.conf:1:6: unterminated variable");
-    assert_eq!(parse_err("a = ${};"), "t.conf:1:5: bad variable: empty name in \"${}\"");
+    assert_eq!(
+        parse_err("a = \"${x\";"),
+        "t.conf:1:6: unterminated variable"
+    );
+    assert_eq!(
+        parse_err("a = ${};"),
+        "t.conf:1:5: bad variable: empty name in \"${}\""
+    );
     assert_eq!(
         resolve_err("dev {\n  path = \"/j/$nope\";\n}\n"),
         "t.conf:2:3: jail \"dev\": path: variable \"nope\" not found"
@@ -57,9 +69,15 @@ fn syntax_errors() {
         parse_err("a = b\nc = d;"),
         "t.conf:2:1: syntax error: expected \";\" after parameter \"a\", found \"c\""
     );
-    assert_eq!(parse_err("dev {\n  vnet;\n"), "t.conf:1:1: jail \"dev\": missing \"}\" before end of file");
+    assert_eq!(
+        parse_err("dev {\n  vnet;\n"),
+        "t.conf:1:1: jail \"dev\": missing \"}\" before end of file"
+    );
     assert_eq!(parse_err("}"), "t.conf:1:1: syntax error: unexpected \"}\"");
-    assert_eq!(parse_err("a = é;"), "t.conf:1:5: syntax error: unexpected character 'é'");
+    assert_eq!(
+        parse_err("a = é;"),
+        "t.conf:1:5: syntax error: unexpected character 'é'"
+    );
     assert!(parse_err("dev { inner { } }").starts_with("t.conf:1:13: syntax error: nested"));
 }
 
@@ -69,49 +87,126 @@ fn invalid_names() {
     assert!(parse_err("\"\" { vnet; }").starts_with("t.conf:1:1: invalid jail name: empty"));
     assert!(parse_err("$x { vnet; }").starts_with("t.conf:1:1: invalid jail name"));
     assert!(parse_err("p\"$x\" = 1;").starts_with("t.conf:1:1: invalid parameter name"));
-    assert!(resolve_err("dev { }\ndev { }").starts_with("t.conf:2:1: jail \"dev\" is defined twice"));
+    assert!(
+        resolve_err("dev { }\ndev { }").starts_with("t.conf:2:1: jail \"dev\" is defined twice")
+    );
     for (spec, field) in [
-        (ThinJailSpec { name: "a/b".into(), ..Default::default() }, "name"),
-        (ThinJailSpec { name: "123".into(), ..Default::default() }, "name"),
-        (ThinJailSpec { name: "averyveryverylongname".into(), ..Default::default() }, "name"),
-        (ThinJailSpec { pool: "z/data".into(), ..Default::default() }, "pool"),
-        (ThinJailSpec { root: "zdata/jails".into(), ..Default::default() }, "root"),
-        (ThinJailSpec { root: "/zdata/../etc".into(), ..Default::default() }, "root"),
-        (ThinJailSpec { release: "14.2".into(), ..Default::default() }, "release"),
-        (ThinJailSpec { arch: "vax".into(), ..Default::default() }, "arch"),
-        (ThinJailSpec { devfs_ruleset: 0, ..Default::default() }, "devfs_ruleset"),
-        (ThinJailSpec { hostname: "a..b".into(), ..Default::default() }, "hostname"),
         (
             ThinJailSpec {
-                vnet: Some(VnetStrings { bridge: "bridge-name-too-long".into(), ..Default::default() }),
+                name: "a/b".into(),
+                ..Default::default()
+            },
+            "name",
+        ),
+        (
+            ThinJailSpec {
+                name: "123".into(),
+                ..Default::default()
+            },
+            "name",
+        ),
+        (
+            ThinJailSpec {
+                name: "averyveryverylongname".into(),
+                ..Default::default()
+            },
+            "name",
+        ),
+        (
+            ThinJailSpec {
+                pool: "z/data".into(),
+                ..Default::default()
+            },
+            "pool",
+        ),
+        (
+            ThinJailSpec {
+                root: "zdata/jails".into(),
+                ..Default::default()
+            },
+            "root",
+        ),
+        (
+            ThinJailSpec {
+                root: "/zdata/../etc".into(),
+                ..Default::default()
+            },
+            "root",
+        ),
+        (
+            ThinJailSpec {
+                release: "14.2".into(),
+                ..Default::default()
+            },
+            "release",
+        ),
+        (
+            ThinJailSpec {
+                arch: "vax".into(),
+                ..Default::default()
+            },
+            "arch",
+        ),
+        (
+            ThinJailSpec {
+                devfs_ruleset: 0,
+                ..Default::default()
+            },
+            "devfs_ruleset",
+        ),
+        (
+            ThinJailSpec {
+                hostname: "a..b".into(),
+                ..Default::default()
+            },
+            "hostname",
+        ),
+        (
+            ThinJailSpec {
+                vnet: Some(VnetStrings {
+                    bridge: "bridge-name-too-long".into(),
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
             "bridge",
         ),
         (
             ThinJailSpec {
-                vnet: Some(VnetStrings { address: "192.168.7.0/24".into(), ..Default::default() }),
+                vnet: Some(VnetStrings {
+                    address: "192.168.7.0/24".into(),
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
             "address",
         ),
         (
             ThinJailSpec {
-                vnet: Some(VnetStrings { address: "2001:db8::1/64".into(), ..Default::default() }),
+                vnet: Some(VnetStrings {
+                    address: "2001:db8::1/64".into(),
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
             "address",
         ),
         (
             ThinJailSpec {
-                vnet: Some(VnetStrings { gateway: "192.168.8.1".into(), ..Default::default() }),
+                vnet: Some(VnetStrings {
+                    gateway: "192.168.8.1".into(),
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
             "gateway",
         ),
         (
             ThinJailSpec {
-                vnet: Some(VnetStrings { ipv6: Some("x".into()), ..Default::default() }),
+                vnet: Some(VnetStrings {
+                    ipv6: Some("x".into()),
+                    ..Default::default()
+                }),
                 ..Default::default()
             },
             "ipv6",
@@ -148,10 +243,16 @@ fn include_errors_are_located() {
     std::fs::write(p("sub/bad.conf"), "dev {\n  path = \"x;\n}\n").unwrap();
     std::fs::write(p("top.conf"), ".include \"sub/*.conf\";\n").unwrap();
     let e = Config::load(&p("top.conf")).unwrap_err();
-    assert_eq!(e.to_string(), format!("{}:2:10: unterminated string", p("sub/bad.conf").display()));
+    assert_eq!(
+        e.to_string(),
+        format!("{}:2:10: unterminated string", p("sub/bad.conf").display())
+    );
     // variables are not allowed in include names
     let e = parse(".include \"$x.conf\";", "t.conf").unwrap_err();
-    assert!(e.to_string().starts_with("t.conf:1:10: .include: the file name must be a literal"));
+    assert!(
+        e.to_string()
+            .starts_with("t.conf:1:10: .include: the file name must be a literal")
+    );
     // .include inside a jail block
     assert!(parse("dev { .include \"x\"; }", "t.conf").is_err());
     assert!(Config::load(Path::new("/nonexistent/jail.conf")).is_err());

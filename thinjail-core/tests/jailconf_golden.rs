@@ -8,7 +8,9 @@ use thinjail_core::jailconf::{Config, DumpValue, dump_json, parse, render};
 use thinjail_core::model::{EpairNaming, Storage, ThinJail, ThinJailSpec, VnetStrings};
 
 fn data(p: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(p)
 }
 
 #[test]
@@ -55,10 +57,13 @@ fn recipe_jail_conf_dumps_what_jail8_uses() {
     assert_eq!(order[..3], ["name", "exec.start", "exec.stop"]);
     assert_eq!(order.last(), Some(&"mount.fstab"));
     // The recipe's ordering bug, visible in the dump: /etc/rc runs before the network is set.
-    assert_eq!(jails[0].get("exec.start").map(|v| match v {
-        DumpValue::List(l) => l[0].as_str(),
-        DumpValue::True => "",
-    }), Some("/bin/sh /etc/rc"));
+    assert_eq!(
+        jails[0].get("exec.start").map(|v| match v {
+            DumpValue::List(l) => l[0].as_str(),
+            DumpValue::True => "",
+        }),
+        Some("/bin/sh /etc/rc")
+    );
 }
 
 #[test]
@@ -88,20 +93,39 @@ fn check_rendered_files(j: &ThinJail) {
     let common = render(&j.jail_conf_common());
     let own = render(&j.jail_conf());
     // Both parse back to exactly the trees that were rendered.
-    assert_eq!(parse(&common, "jail.conf").unwrap().without_positions(), j.jail_conf_common());
-    assert_eq!(parse(&own, "dev.conf").unwrap().without_positions(), j.jail_conf());
+    assert_eq!(
+        parse(&common, "jail.conf").unwrap().without_positions(),
+        j.jail_conf_common()
+    );
+    assert_eq!(
+        parse(&own, "dev.conf").unwrap().without_positions(),
+        j.jail_conf()
+    );
     // Laid out as on the host (include made relative), they resolve to the model's values.
     let common_local = common.replace("/etc/jail.conf.d/*.conf", "jail.conf.d/*.conf");
     std::fs::create_dir(dir.path().join("jail.conf.d")).unwrap();
     std::fs::write(dir.path().join("jail.conf"), common_local).unwrap();
-    std::fs::write(dir.path().join(format!("jail.conf.d/{}.conf", j.name())), &own).unwrap();
-    let jails = Config::load(&dir.path().join("jail.conf")).unwrap().resolve().unwrap();
+    std::fs::write(
+        dir.path().join(format!("jail.conf.d/{}.conf", j.name())),
+        &own,
+    )
+    .unwrap();
+    let jails = Config::load(&dir.path().join("jail.conf"))
+        .unwrap()
+        .resolve()
+        .unwrap();
     assert_eq!(jails.len(), 1);
     let r = &jails[0];
     assert_eq!(r.name, j.name());
     assert_eq!(r.scalar("path"), Some(j.root().to_str().unwrap()));
-    assert_eq!(r.scalar("mount.fstab"), Some(j.fstab_path().to_str().unwrap()));
-    assert_eq!(r.scalar("devfs_ruleset"), Some(j.devfs().ruleset().to_string().as_str()));
+    assert_eq!(
+        r.scalar("mount.fstab"),
+        Some(j.fstab_path().to_str().unwrap())
+    );
+    assert_eq!(
+        r.scalar("devfs_ruleset"),
+        Some(j.devfs().ruleset().to_string().as_str())
+    );
     assert_eq!(r.scalar("host.hostname"), Some(j.hostname()));
     assert_eq!(r.get("mount.devfs"), Some(&DumpValue::True));
     let list = |n: &str| match r.get(n) {
@@ -109,17 +133,25 @@ fn check_rendered_files(j: &ThinJail) {
         _ => Vec::new(),
     };
     let prestart = list("exec.prestart");
-    assert!(prestart[0].starts_with("devfs showsets | grep -qx "), "{prestart:?}");
+    assert!(
+        prestart[0].starts_with("devfs showsets | grep -qx "),
+        "{prestart:?}"
+    );
     match j.vnet() {
         Some(v) => {
             let (a, b) = j.derived_epair_names();
             assert_eq!(r.get("vnet"), Some(&DumpValue::True));
             assert_eq!(r.scalar("vnet.interface"), Some(b.as_str()));
             // a leftover pair is destroyed before a new one is made, with no fixed unit number
-            assert_eq!(prestart[1], format!("ifconfig {a} destroy 2>/dev/null || true"));
+            assert_eq!(
+                prestart[1],
+                format!("ifconfig {a} destroy 2>/dev/null || true")
+            );
             assert_eq!(
                 prestart[2],
-                format!("e=$(ifconfig epair create) && ifconfig $e name {a} && ifconfig ${{e%a}}b name {b}")
+                format!(
+                    "e=$(ifconfig epair create) && ifconfig $e name {a} && ifconfig ${{e%a}}b name {b}"
+                )
             );
             assert!(prestart.iter().all(|c| !c.contains("epair253")));
             // network first, /etc/rc last

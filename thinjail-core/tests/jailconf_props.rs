@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 use thinjail_core::jailconf::{
-    Config, ConfFile, Include, Item, JailBlock, Op, Param, Part, Pos, Value, parse, render,
+    ConfFile, Config, Include, Item, JailBlock, Op, Param, Part, Pos, Value, parse, render,
 };
 
 fn any_text() -> impl Strategy<Value = String> {
@@ -44,9 +44,10 @@ fn param() -> impl Strategy<Value = Param> {
         prop_oneof![Just(Op::Bare), Just(Op::Set), Just(Op::Append)],
         prop::collection::vec(value(), 1..4),
     )
-        .prop_filter("'.include' is a directive, not a name", |(_, n, v, _, _)| {
-            *v || n != ".include"
-        })
+        .prop_filter(
+            "'.include' is a directive, not a name",
+            |(_, n, v, _, _)| *v || n != ".include",
+        )
         .prop_map(|(comments, name, is_var, op, values)| Param {
             comments,
             name,
@@ -80,8 +81,14 @@ fn item() -> impl Strategy<Value = Item> {
 }
 
 fn conf_file() -> impl Strategy<Value = ConfFile> {
-    (prop::collection::vec(item(), 0..6), prop::collection::vec(comment(), 0..2))
-        .prop_map(|(items, trailing_comments)| ConfFile { items, trailing_comments })
+    (
+        prop::collection::vec(item(), 0..6),
+        prop::collection::vec(comment(), 0..2),
+    )
+        .prop_map(|(items, trailing_comments)| ConfFile {
+            items,
+            trailing_comments,
+        })
 }
 
 proptest! {

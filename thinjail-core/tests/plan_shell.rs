@@ -24,7 +24,13 @@ fn jails() -> Vec<ThinJail> {
         }
         .build()
         .unwrap(),
-        ThinJailSpec { name: "plain".into(), vnet: None, ..Default::default() }.build().unwrap(),
+        ThinJailSpec {
+            name: "plain".into(),
+            vnet: None,
+            ..Default::default()
+        }
+        .build()
+        .unwrap(),
     ]
 }
 
@@ -47,11 +53,31 @@ fn every_script_is_valid_sh() {
     for j in jails() {
         for p in all_plans(&j) {
             let s = p.to_shell();
-            let out = Command::new("sh").arg("-n").arg("-c").arg(&s).output().unwrap();
-            assert!(out.status.success(), "{}: {}\n{s}", p.title, String::from_utf8_lossy(&out.stderr));
+            let out = Command::new("sh")
+                .arg("-n")
+                .arg("-c")
+                .arg(&s)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}\n{s}",
+                p.title,
+                String::from_utf8_lossy(&out.stderr)
+            );
             let inv = p.inverse().to_shell();
-            let out = Command::new("sh").arg("-n").arg("-c").arg(&inv).output().unwrap();
-            assert!(out.status.success(), "undo {}: {}", p.title, String::from_utf8_lossy(&out.stderr));
+            let out = Command::new("sh")
+                .arg("-n")
+                .arg("-c")
+                .arg(&inv)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "undo {}: {}",
+                p.title,
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 }
@@ -60,7 +86,11 @@ fn every_script_is_valid_sh() {
 fn recipe_mistakes_are_corrected() {
     let j = ThinJail::recipe_dev();
     let start = plan::start(&j).to_shell();
-    let pos = |needle: &str| start.find(needle).unwrap_or_else(|| panic!("{needle} missing:\n{start}"));
+    let pos = |needle: &str| {
+        start
+            .find(needle)
+            .unwrap_or_else(|| panic!("{needle} missing:\n{start}"))
+    };
     // devfs ruleset checked before anything is mounted
     assert!(pos("devfs showsets | grep -qx 5") < pos("mount -t nullfs"));
     // no fixed epair number: the kernel's name is captured
@@ -71,7 +101,11 @@ fn recipe_mistakes_are_corrected() {
     assert!(pos("route add default 192.168.7.101") < pos("/bin/sh /etc/rc"));
     // the epair is undone on failure
     assert!(start.contains("trap _rollback EXIT"));
-    assert!(start.contains("_push_undo 'if [ -n \"$epair_a\" ]; then ifconfig \"$epair_a\" destroy; fi'"));
+    assert!(
+        start.contains(
+            "_push_undo 'if [ -n \"$epair_a\" ]; then ifconfig \"$epair_a\" destroy; fi'"
+        )
+    );
     // freebsd-update patches the template that was just extracted
     let t = plan::template_create(j.template()).to_shell();
     assert!(t.contains("tar -xf /zdata/jails/media/14.2-RELEASE-base.txz -C /zdata/jails/templates/14.2-RELEASE-base --unlink"));
@@ -114,8 +148,20 @@ esac
 exit 0
 "#;
     for c in [
-        "ifconfig", "mount", "umount", "jail", "jexec", "devfs", "zfs", "sysrc", "fetch", "sha256",
-        "chflags", "jls", "freebsd-update", "route",
+        "ifconfig",
+        "mount",
+        "umount",
+        "jail",
+        "jexec",
+        "devfs",
+        "zfs",
+        "sysrc",
+        "fetch",
+        "sha256",
+        "chflags",
+        "jls",
+        "freebsd-update",
+        "route",
     ] {
         let p = dir.join(c);
         std::fs::write(&p, stub).unwrap();
@@ -146,7 +192,10 @@ fn run(script: &str, fail: &str) -> (bool, Vec<String>) {
 #[test]
 fn failed_start_undoes_everything_in_reverse() {
     let j = ThinJail::recipe_dev();
-    let (ok, log) = run(&plan::start(&j).to_shell(), "jexec dev route add default 192.168.7.101");
+    let (ok, log) = run(
+        &plan::start(&j).to_shell(),
+        "jexec dev route add default 192.168.7.101",
+    );
     assert!(!ok);
     let after: Vec<&str> = log
         .iter()
@@ -167,21 +216,36 @@ fn failed_start_undoes_everything_in_reverse() {
         ],
         "full log: {log:#?}"
     );
-    assert!(!log.iter().any(|l| l.contains("/etc/rc")), "rc must not run before the network is up");
+    assert!(
+        !log.iter().any(|l| l.contains("/etc/rc")),
+        "rc must not run before the network is up"
+    );
 }
 
 #[test]
 fn start_refuses_an_unloaded_devfs_ruleset() {
-    let j = ThinJailSpec { devfs_ruleset: 9, ..Default::default() }.build().unwrap();
+    let j = ThinJailSpec {
+        devfs_ruleset: 9,
+        ..Default::default()
+    }
+    .build()
+    .unwrap();
     let (ok, log) = run(&plan::start(&j).to_shell(), "");
     assert!(!ok);
-    assert_eq!(log, ["devfs showsets"], "nothing may happen after the failed check");
+    assert_eq!(
+        log,
+        ["devfs showsets"],
+        "nothing may happen after the failed check"
+    );
 }
 
 #[test]
 fn successful_start_and_stop_with_derived_names() {
     let j = ThinJailSpec {
-        vnet: Some(VnetStrings { epair: EpairNaming::Derived, ..Default::default() }),
+        vnet: Some(VnetStrings {
+            epair: EpairNaming::Derived,
+            ..Default::default()
+        }),
         ..Default::default()
     }
     .build()
@@ -191,12 +255,18 @@ fn successful_start_and_stop_with_derived_names() {
     assert!(log.contains(&"ifconfig epair7a name dev_a".to_string()));
     assert!(log.contains(&"ifconfig epair7b name dev_b".to_string()));
     assert!(log.contains(&"ifconfig dev_b vnet dev".to_string()));
-    assert_eq!(log.last().map(String::as_str), Some("jexec -l dev /bin/sh /etc/rc"));
+    assert_eq!(
+        log.last().map(String::as_str),
+        Some("jexec -l dev /bin/sh /etc/rc")
+    );
     let (ok, log) = run(&plan::stop(&j).to_shell(), "");
     assert!(ok, "{log:#?}");
     assert_eq!(log[0], "jexec -l dev /bin/sh /etc/rc.shutdown jail");
     assert_eq!(log[1], "jail -R dev");
-    assert_eq!(log.last().map(String::as_str), Some("umount /zdata/jails/dev-nullfs-base"));
+    assert_eq!(
+        log.last().map(String::as_str),
+        Some("umount /zdata/jails/dev-nullfs-base")
+    );
 }
 
 #[test]
@@ -212,9 +282,12 @@ fn failed_create_removes_what_it_wrote() {
     // Create writes the fstab then fails writing to /etc (not root here or not allowed):
     // simulate by making the jail.conf.d write fail through a read-only target directory.
     let mut p = plan::create(&j);
-    p.steps.retain(|s| !matches!(s, plan::Step::WriteFile { path, .. } if path.starts_with("/etc")));
-    p.steps.retain(|s| !matches!(s, plan::Step::Mkdir { path } if path.starts_with("/etc")));
-    p.steps.push(plan::Step::CheckJailStopped { name: "dev".into() });
+    p.steps
+        .retain(|s| !matches!(s, plan::Step::WriteFile { path, .. } if path.starts_with("/etc")));
+    p.steps
+        .retain(|s| !matches!(s, plan::Step::Mkdir { path } if path.starts_with("/etc")));
+    p.steps
+        .push(plan::Step::CheckJailStopped { name: "dev".into() });
     std::fs::create_dir_all(j.template().skeleton().dir().join("etc")).unwrap();
     std::fs::write(j.template().skeleton().dir().join("etc/rc.conf"), "x\n").unwrap();
     // jls (stub) succeeds, so CheckJailStopped fails and everything is undone

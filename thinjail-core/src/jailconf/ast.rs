@@ -113,7 +113,12 @@ impl Param {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Param::with(name, false, Op::Set, values.into_iter().map(Value::lit).collect())
+        Param::with(
+            name,
+            false,
+            Op::Set,
+            values.into_iter().map(Value::lit).collect(),
+        )
     }
 
     /// A statement with explicit kind, operator and values.

@@ -126,12 +126,13 @@ impl Config {
             return Err(loc_err(format!("include loop: {name} includes itself")));
         }
         if stack.len() >= MAX_INCLUDE_DEPTH {
-            return Err(loc_err(format!("includes nested deeper than {MAX_INCLUDE_DEPTH}")));
+            return Err(loc_err(format!(
+                "includes nested deeper than {MAX_INCLUDE_DEPTH}"
+            )));
         }
         let bytes = std::fs::read(path).map_err(|e| loc_err(format!("{name}: {e}")))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            ConfError::at(&name, Pos::default(), format!("not UTF-8 text: {e}"))
-        })?;
+        let text = String::from_utf8(bytes)
+            .map_err(|e| ConfError::at(&name, Pos::default(), format!("not UTF-8 text: {e}")))?;
         let parsed = parse(&text, &name)?;
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         stack.push(canon);
@@ -163,7 +164,11 @@ impl Config {
                         let mut files = Vec::new();
                         for p in paths {
                             let p = p.map_err(|e| {
-                                ConfError::at(file, inc.pos, format!(".include {:?}: {e}", inc.pattern))
+                                ConfError::at(
+                                    file,
+                                    inc.pos,
+                                    format!(".include {:?}: {e}", inc.pattern),
+                                )
                             })?;
                             files.push(p);
                         }
@@ -253,7 +258,11 @@ impl Config {
                 name: if numeric { "jid" } else { "name" }.into(),
                 is_var: false,
                 immutable: true,
-                values: vec![(Value::lit(sec.name.clone()), sec.pos.0.to_string(), sec.pos.1)],
+                values: vec![(
+                    Value::lit(sec.name.clone()),
+                    sec.pos.0.to_string(),
+                    sec.pos.1,
+                )],
                 file: sec.pos.0.to_string(),
                 pos: sec.pos.1,
             });
@@ -309,10 +318,7 @@ fn wild_match(jname: &str, wname: &str) -> bool {
 fn equalopts(a: &str, b: &str) -> bool {
     let (mut a, mut b) = (a, b);
     loop {
-        if a == b
-            || a.strip_prefix("no") == Some(b)
-            || b.strip_prefix("no") == Some(a)
-        {
+        if a == b || a.strip_prefix("no") == Some(b) || b.strip_prefix("no") == Some(a) {
             return true;
         }
         match a.find('.') {
@@ -327,14 +333,50 @@ fn equalopts(a: &str, b: &str) -> bool {
 
 /// Names jail(8) handles itself (config.c `intparams`); a variable may not reuse them.
 const INTERNAL_PARAMS: &[&str] = &[
-    "allow.dying", "command", "depend", "exec.clean", "exec.consolelog", "exec.fib",
-    "exec.jail_user", "exec.poststart", "exec.poststop", "exec.prepare", "exec.prestart",
-    "exec.prestop", "exec.release", "exec.created", "exec.start", "exec.stop",
-    "exec.system_jail_user", "exec.system_user", "exec.timeout", "interface", "ip_hostname",
-    "mount", "mount.devfs", "mount.fdescfs", "mount.procfs", "mount.fstab", "stop.timeout",
-    "vnet.interface", "ip4.addr", "ip6.addr", "allow.chflags", "allow.mount",
-    "allow.raw_sockets", "allow.set_hostname", "allow.socket_af", "allow.sysvipc",
-    "devfs_ruleset", "host.hostname", "jid", "name", "path", "persist", "securelevel", "vnet",
+    "allow.dying",
+    "command",
+    "depend",
+    "exec.clean",
+    "exec.consolelog",
+    "exec.fib",
+    "exec.jail_user",
+    "exec.poststart",
+    "exec.poststop",
+    "exec.prepare",
+    "exec.prestart",
+    "exec.prestop",
+    "exec.release",
+    "exec.created",
+    "exec.start",
+    "exec.stop",
+    "exec.system_jail_user",
+    "exec.system_user",
+    "exec.timeout",
+    "interface",
+    "ip_hostname",
+    "mount",
+    "mount.devfs",
+    "mount.fdescfs",
+    "mount.procfs",
+    "mount.fstab",
+    "stop.timeout",
+    "vnet.interface",
+    "ip4.addr",
+    "ip6.addr",
+    "allow.chflags",
+    "allow.mount",
+    "allow.raw_sockets",
+    "allow.set_hostname",
+    "allow.socket_af",
+    "allow.sysvipc",
+    "devfs_ruleset",
+    "host.hostname",
+    "jid",
+    "name",
+    "path",
+    "persist",
+    "securelevel",
+    "vnet",
 ];
 
 struct RParam {
@@ -410,11 +452,15 @@ impl JailParams {
         let mut out = Vec::new();
         for (v, file, pos) in &p.values {
             let err = |m: String| {
-                ConfError::at(file, *pos, format!("jail \"{}\": {}: {m}", self.jail, p.name))
+                ConfError::at(
+                    file,
+                    *pos,
+                    format!("jail \"{}\": {}: {m}", self.jail, p.name),
+                )
             };
             let lookup = |name: &str,
-                              done: &mut Vec<Option<Vec<String>>>,
-                              stack: &mut Vec<usize>|
+                          done: &mut Vec<Option<Vec<String>>>,
+                          stack: &mut Vec<usize>|
              -> Result<Vec<String>, ConfError> {
                 let vi = self
                     .params

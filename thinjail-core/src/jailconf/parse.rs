@@ -1,7 +1,7 @@
 //! Lexer and parser for jail.conf(5), following `usr.sbin/jail/jaillex.l` and `jailparse.y`.
 
-use super::ast::{ConfFile, Include, Item, JailBlock, Op, Param, Part, Pos, Value};
 use super::ConfError;
+use super::ast::{ConfFile, Include, Item, JailBlock, Op, Param, Part, Pos, Value};
 
 /// Characters of an unquoted atom (jaillex.l: `[A-Za-z0-9_!%&()\-.:<>?@\[\]^`|~]+`).
 pub(crate) fn is_atom_char(c: char) -> bool {
@@ -19,7 +19,10 @@ fn is_ident_char(c: char) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     /// Adjacent string pieces; `raw` counts the lexer tokens they came from.
-    Word { parts: Vec<Part>, raw: usize },
+    Word {
+        parts: Vec<Part>,
+        raw: usize,
+    },
     PlusEq,
     Punct(char),
     Comment(String),
@@ -395,7 +398,10 @@ impl<'a> Parser<'a> {
         } else {
             Err(self.err(
                 pos,
-                format!("syntax error: expected \";\" after {what}, found {}", Self::describe(&t)),
+                format!(
+                    "syntax error: expected \";\" after {what}, found {}",
+                    Self::describe(&t)
+                ),
             ))
         }
     }
@@ -412,7 +418,10 @@ impl<'a> Parser<'a> {
                 other => {
                     return Err(self.err(
                         pos,
-                        format!("syntax error: expected a value, found {}", Self::describe(&other)),
+                        format!(
+                            "syntax error: expected a value, found {}",
+                            Self::describe(&other)
+                        ),
                     ));
                 }
             }
@@ -521,7 +530,10 @@ impl<'a> Parser<'a> {
             other => {
                 return Err(self.err(
                     vpos,
-                    format!(".include: expected a file name, found {}", Self::describe(&other)),
+                    format!(
+                        ".include: expected a file name, found {}",
+                        Self::describe(&other)
+                    ),
                 ));
             }
         };
@@ -553,7 +565,9 @@ impl<'a> Parser<'a> {
                     self.advance();
                     let (npos, next) = self.peek();
                     if next == Tok::Punct('{') {
-                        return Err(self.err(npos, "syntax error: nested jail blocks are not supported"));
+                        return Err(
+                            self.err(npos, "syntax error: nested jail blocks are not supported")
+                        );
                     }
                     if parts == [Part::Lit(".include".into())] {
                         return Err(self.err(ppos, ".include is only allowed outside jail blocks"));
@@ -561,7 +575,10 @@ impl<'a> Parser<'a> {
                     params.push(self.param(ppos, parts, raw)?);
                 }
                 Tok::Eof => {
-                    return Err(self.err(pos, format!("jail \"{name}\": missing \"}}\" before end of file")));
+                    return Err(self.err(
+                        pos,
+                        format!("jail \"{name}\": missing \"}}\" before end of file"),
+                    ));
                 }
                 other => {
                     return Err(self.err(

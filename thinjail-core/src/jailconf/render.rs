@@ -88,7 +88,9 @@ fn render_name(p: &Param) -> String {
             .chars()
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && p.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            && p.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
         if ident {
             format!("${}", p.name)
         } else {
