@@ -57,7 +57,14 @@ fn valid_name(n: &str) -> bool {
 
 /// Splits an assignment line into (name, value) with sh quoting removed; None for other lines.
 fn parse_assignment(line: &str) -> Option<(String, String)> {
-    let t = line.trim_start();
+    parse_assignment_span(line).map(|(n, v, _)| (n, v))
+}
+
+/// Like [`parse_assignment`], also returning the byte range of `name=value` in the line, so an
+/// edit keeps whatever follows (a comment, another assignment).
+fn parse_assignment_span(line: &str) -> Option<(String, String, std::ops::Range<usize>)> {
+    let start = line.len() - line.trim_start().len();
+    let t = &line[start..];
     let eq = t.find('=')?;
     let name = &t[..eq];
     if !valid_name(name) {
@@ -65,15 +72,16 @@ fn parse_assignment(line: &str) -> Option<(String, String)> {
     }
     let rest = &t[eq + 1..];
     let mut val = String::new();
-    let mut chars = rest.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut chars = rest.char_indices().peekable();
+    let mut end = rest.len();
+    while let Some((i, c)) = chars.next() {
         match c {
             '"' => {
-                while let Some(c) = chars.next() {
+                while let Some((_, c)) = chars.next() {
                     match c {
                         '"' => break,
                         '\\' => {
-                            if let Some(&n) = chars.peek()
+                            if let Some(&(_, n)) = chars.peek()
                                 && "\"\\$`".contains(n)
                             {
                                 val.push(n);
@@ -87,7 +95,7 @@ fn parse_assignment(line: &str) -> Option<(String, String)> {
                 }
             }
             '\'' => {
-                for c in chars.by_ref() {
+                for (_, c) in chars.by_ref() {
                     if c == '\'' {
                         break;
                     }
@@ -95,15 +103,18 @@ fn parse_assignment(line: &str) -> Option<(String, String)> {
                 }
             }
             '\\' => {
-                if let Some(n) = chars.next() {
+                if let Some((_, n)) = chars.next() {
                     val.push(n);
                 }
             }
-            ' ' | '\t' | ';' | '#' => break,
+            ' ' | '\t' | ';' | '#' => {
+                end = i;
+                break;
+            }
             c => val.push(c),
         }
     }
-    Some((name.to_string(), val))
+    Some((name.to_string(), val, start..start + eq + 1 + end))
 }
 
 fn quote(v: &str) -> String {
@@ -162,11 +173,16 @@ impl RcConf {
                 name: name.to_string(),
             });
         }
-        let line = format!("{name}={}", quote(value));
+        let assign = format!("{name}={}", quote(value));
         let prev = self.get(name);
         match self.last_index(name) {
-            Some(i) => self.lines[i] = line,
-            None => self.lines.push(line),
+            Some(i) => {
+                let old = &self.lines[i];
+                if let Some((_, _, span)) = parse_assignment_span(old) {
+                    self.lines[i] = format!("{}{assign}{}", &old[..span.start], &old[span.end..]);
+                }
+            }
+            None => self.lines.push(assign),
         }
         Ok(prev)
     }
@@ -256,6 +272,18 @@ mod tests {
             rc.render(),
             "# /etc/rc.conf\n\nsshd_enable=\"YES\" # ssh\nifconfig_igc0='DHCP'\njail_enable=\"YES\"\n"
         );
+    }
+
+    #[test]
+    fn edits_keep_the_rest_of_the_line() {
+        let mut rc = RcConf::parse("  sshd_enable=NO # remote\na=1 b=2\n");
+        rc.set("sshd_enable", "YES").unwrap();
+        rc.set("a", "x y").unwrap();
+        assert_eq!(
+            rc.render(),
+            "  sshd_enable=\"YES\" # remote\na=\"x y\" b=2\n"
+        );
+        assert_eq!(rc.get("a").as_deref(), Some("x y"));
     }
 
     #[test]
