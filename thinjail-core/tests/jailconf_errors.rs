@@ -257,3 +257,20 @@ fn include_errors_are_located() {
     assert!(parse("dev { .include \"x\"; }", "t.conf").is_err());
     assert!(Config::load(Path::new("/nonexistent/jail.conf")).is_err());
 }
+
+#[test]
+fn deep_variable_chains_are_an_error_not_a_crash() {
+    let mut text = String::from("dev {\n");
+    for i in 0..2_000 {
+        text.push_str(&format!("  $v{i} = \"${{v{}}}\";\n", i + 1));
+    }
+    text.push_str("  $v2000 = end;\n  path = \"${v0}\";\n}\n");
+    let e = Config::from_text(&text, "deep.conf")
+        .and_then(|c| c.resolve())
+        .unwrap_err();
+    assert!(e.message.contains("nested deeper than"), "{e}");
+    // a chain within the limit resolves
+    let ok = "dev { $a = \"${b}x\"; $b = \"${c}y\"; $c = z; path = \"/${a}\"; }";
+    let j = Config::from_text(ok, "t").unwrap().resolve().unwrap();
+    assert_eq!(j[0].scalar("path"), Some("/zyx"));
+}

@@ -80,6 +80,10 @@ pub struct Config {
     pub stmts: Vec<Stmt>,
 }
 
+/// Maximum depth of variables defined through other variables (keeps resolution off deep
+/// recursion on hostile input).
+const MAX_VAR_DEPTH: usize = 256;
+
 /// Maximum include nesting (a guard beside the loop check).
 const MAX_INCLUDE_DEPTH: usize = 32;
 
@@ -470,6 +474,11 @@ impl JailParams {
                     .ok_or_else(|| err(format!("variable \"{name}\" not found")))?;
                 if stack.contains(&vi) {
                     return Err(err(format!("variable loop through \"{name}\"")));
+                }
+                if stack.len() >= MAX_VAR_DEPTH {
+                    return Err(err(format!(
+                        "variables nested deeper than {MAX_VAR_DEPTH} at \"{name}\""
+                    )));
                 }
                 self.resolve_one(vi, done, stack)?;
                 Ok(done[vi].clone().unwrap_or_default())
