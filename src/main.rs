@@ -149,6 +149,9 @@ struct JailArgs {
     /// Epair naming policy.
     #[arg(long, value_enum, default_value = "kernel")]
     epair: EpairArg,
+    /// A further jail parameter, NAME=VALUE or a bare NAME (repeatable), e.g. allow.mlock.
+    #[arg(long = "param", value_name = "NAME[=VALUE]")]
+    params: Vec<String>,
 }
 
 impl JailArgs {
@@ -176,6 +179,7 @@ impl JailArgs {
                     EpairArg::Derived => EpairNaming::Derived,
                 },
             }),
+            params: self.params.clone(),
         };
         spec.build().map_err(|e| format!("thinjail: invalid {e}"))
     }

@@ -722,6 +722,9 @@ pub struct ThinJailSpec {
     pub devfs_ruleset: u32,
     /// VNET networking; `None` for a jail without its own network stack.
     pub vnet: Option<VnetStrings>,
+    /// Further jail parameters, as on jail(8)'s command line: `name=value` or a bare `name`
+    /// (e.g. `allow.mlock`, `securelevel=3`, `enforce_statfs=1`).
+    pub params: Vec<String>,
 }
 
 /// VNET settings as strings, for [`ThinJailSpec`].
@@ -766,6 +769,7 @@ impl Default for ThinJailSpec {
             hostname: String::new(),
             devfs_ruleset: 5,
             vnet: Some(VnetStrings::default()),
+            params: Vec::new(),
         }
     }
 }
@@ -804,7 +808,12 @@ impl ThinJailSpec {
                 v.epair,
             )?),
         };
+        let mut params = Vec::new();
+        for p in &self.params {
+            params.push(JailParam::parse(p)?);
+        }
         let jail = ThinJail {
+            params,
             name: self.name.clone(),
             hostname,
             template: Template::new(layout, release),
@@ -830,6 +839,7 @@ pub struct ThinJail {
     template: Template,
     devfs: Devfs,
     vnet: Option<VnetSpec>,
+    params: Vec<JailParam>,
 }
 
 impl ThinJail {
@@ -868,6 +878,11 @@ impl ThinJail {
     /// The devfs ruleset.
     pub fn devfs(&self) -> Devfs {
         self.devfs
+    }
+
+    /// Further jail parameters.
+    pub fn params(&self) -> &[JailParam] {
+        &self.params
     }
 
     /// The VNET settings, if any.
@@ -932,5 +947,87 @@ impl ThinJail {
     /// `(<name>_a, <name>_b)`: the epair names when renamed (host side, jail side).
     pub fn derived_epair_names(&self) -> (String, String) {
         (format!("{}_a", self.name), format!("{}_b", self.name))
+    }
+}
+
+/// Parameters thinjail sets itself from the model; [`JailParam`] refuses them.
+pub const MANAGED_PARAMS: &[&str] = &[
+    "name",
+    "jid",
+    "path",
+    "host.hostname",
+    "devfs_ruleset",
+    "vnet",
+    "vnet.interface",
+    "mount.fstab",
+    "mount.devfs",
+    "persist",
+    "exec.prestart",
+    "exec.start",
+    "exec.poststop",
+];
+
+/// One further jail parameter: a name and an optional value (`None` for a boolean).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JailParam {
+    /// Parameter name, e.g. `allow.mlock`.
+    pub name: String,
+    /// Value, or `None` for a bare boolean.
+    pub value: Option<String>,
+}
+
+impl JailParam {
+    /// Parses `name=value` or `name`. Names are dotted words of `[A-Za-z0-9_]`; parameters
+    /// the model sets itself ([`MANAGED_PARAMS`]) are refused, as are values with newlines.
+    ///
+    /// ```
+    /// use thinjail_core::model::JailParam;
+    /// assert_eq!(JailParam::parse("securelevel=3").unwrap().value.as_deref(), Some("3"));
+    /// assert_eq!(JailParam::parse("allow.mlock").unwrap().value, None);
+    /// assert_eq!(JailParam::parse("path=/x").unwrap_err().field(), "params");
+    /// ```
+    pub fn parse(s: &str) -> Result<Self, ModelError> {
+        let (name, value) = match s.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (s, None),
+        };
+        let ok = !name.is_empty()
+            && name
+                .split('.')
+                .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        if !ok {
+            return Err(ModelError::new(
+                "params",
+                s,
+                "expected NAME or NAME=VALUE, NAME dotted words of letters, digits and _",
+            ));
+        }
+        let base = name.strip_prefix("no").unwrap_or(name);
+        let last_no = name
+            .rsplit_once('.')
+            .map(|(a, b)| format!("{a}.{}", b.strip_prefix("no").unwrap_or(b)));
+        if MANAGED_PARAMS
+            .iter()
+            .any(|m| *m == name || *m == base || Some(m.to_string()) == last_no)
+        {
+            return Err(ModelError::new(
+                "params",
+                s,
+                "this parameter is set by thinjail from the model",
+            ));
+        }
+        if let Some(v) = value
+            && v.contains(['\n', '\0'])
+        {
+            return Err(ModelError::new(
+                "params",
+                s,
+                "values must not contain newlines or NUL",
+            ));
+        }
+        Ok(JailParam {
+            name: name.to_string(),
+            value: value.map(String::from),
+        })
     }
 }

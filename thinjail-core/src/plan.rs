@@ -1046,6 +1046,7 @@ pub fn start(j: &ThinJail) -> Plan {
         ("allow.raw_sockets".to_string(), None),
         ("persist".to_string(), None),
     ];
+    params.extend(j.params().iter().map(|p| (p.name.clone(), p.value.clone())));
     if let Some(v) = j.vnet() {
         params.push(("vnet".into(), None));
         p.steps.push(Step::EpairCreate {

@@ -146,6 +146,12 @@ impl ThinJail {
         if self.hostname() != self.name() {
             p.push(set("host.hostname", Value::lit(self.hostname())));
         }
+        for jp in self.params() {
+            p.push(match &jp.value {
+                Some(v) => set(&jp.name, Value::lit(v)),
+                None => Param::bare(&jp.name),
+            });
+        }
         let mut check = append(
             "exec.prestart",
             tpl(&format!(

@@ -172,6 +172,12 @@ fn check_rendered_files(j: &ThinJail) {
             assert_eq!(list("exec.start"), vec!["/bin/sh /etc/rc".to_string()]);
         }
     }
+    for p in j.params() {
+        match &p.value {
+            Some(v) => assert_eq!(r.scalar(&p.name), Some(v.as_str())),
+            None => assert_eq!(r.get(&p.name), Some(&DumpValue::True)),
+        }
+    }
     // Formatting the rendered files again changes nothing.
     assert_eq!(render(&parse(&own, "x").unwrap()), own);
     assert_eq!(render(&parse(&common, "x").unwrap()), common);
@@ -190,6 +196,7 @@ fn rendered_variants_parse_back_to_the_model() {
             hostname: "web.example.org".into(),
             devfs_ruleset: 10,
             root: "/srv/jails dir".into(),
+            params: vec!["allow.mlock".into(), "enforce_statfs=1".into()],
             ..Default::default()
         },
         ThinJailSpec {
