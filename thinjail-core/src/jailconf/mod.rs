@@ -121,11 +121,14 @@ impl Config {
         let name = path.display().to_string();
         let loc_err = |msg: String| match from {
             Some((f, p)) => ConfError::at(f, p, msg),
-            None => ConfError::at(&name, Pos::default(), msg),
+            // A file-level error keeps the FILE:LINE:COL shape scripts parse.
+            None => ConfError::at(&name, Pos { line: 1, col: 1 }, msg),
         };
-        let canon = path
-            .canonicalize()
-            .map_err(|e| loc_err(format!("{name}: {e}")))?;
+        let read_err = |e: std::io::Error| match from {
+            Some(_) => loc_err(format!("{name}: {e}")),
+            None => loc_err(format!("cannot read: {e}")),
+        };
+        let canon = path.canonicalize().map_err(read_err)?;
         if stack.contains(&canon) {
             return Err(loc_err(format!("include loop: {name} includes itself")));
         }
@@ -134,9 +137,14 @@ impl Config {
                 "includes nested deeper than {MAX_INCLUDE_DEPTH}"
             )));
         }
-        let bytes = std::fs::read(path).map_err(|e| loc_err(format!("{name}: {e}")))?;
-        let text = String::from_utf8(bytes)
-            .map_err(|e| ConfError::at(&name, Pos::default(), format!("not UTF-8 text: {e}")))?;
+        let bytes = std::fs::read(path).map_err(read_err)?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            ConfError::at(
+                &name,
+                Pos { line: 1, col: 1 },
+                format!("not UTF-8 text: {e}"),
+            )
+        })?;
         let parsed = parse(&text, &name)?;
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         stack.push(canon);
