@@ -107,6 +107,8 @@ pub enum Step {
         src: PathBuf,
         /// Destination.
         dest: PathBuf,
+        /// Skip (successfully) when the source does not exist (a host without /etc/localtime).
+        if_exists: bool,
     },
     /// `rm -f path`.
     RemoveFile {
@@ -444,7 +446,7 @@ impl Step {
             Extract { archive, dest } => {
                 format!("extract {} into {}", archive.display(), dest.display())
             }
-            CopyFile { src, dest } => format!("copy {} to {}", src.display(), dest.display()),
+            CopyFile { src, dest, .. } => format!("copy {} to {}", src.display(), dest.display()),
             RemoveFile { path } => format!("remove {}", path.display()),
             WriteFile { path, .. } => format!("write {}", path.display()),
             FreebsdUpdate { basedir, .. } => {
@@ -532,7 +534,15 @@ impl Step {
             Extract { archive, dest } => {
                 vec![format!("tar -xf {} -C {} --unlink", q(archive), q(dest))]
             }
-            CopyFile { src, dest } => vec![format!("cp -L {} {}", q(src), q(dest))],
+            CopyFile {
+                src,
+                dest,
+                if_exists,
+            } => vec![if *if_exists {
+                format!("if [ -e {s} ]; then cp -L {s} {}; fi", q(dest), s = q(src))
+            } else {
+                format!("cp -L {} {}", q(src), q(dest))
+            }],
             RemoveFile { path } => vec![format!("rm -f {}", q(path))],
             WriteFile {
                 path,
@@ -577,22 +587,19 @@ impl Step {
                 ]
             }
             MoveTree { from, to, rel } => {
+                // cp -a (-RpP) keeps file flags, so var/empty keeps schg in the copy; the
+                // source is unflagged only after the copy succeeded, then removed.
                 let parent = Path::new(rel)
                     .parent()
-                    .filter(|p| !p.as_os_str().is_empty());
-                let mut v = Vec::new();
-                if let Some(p) = parent {
-                    v.push(format!("mkdir -p {}", q(&to.join(p))));
-                }
-                v.push(format!(
-                    "tar -cf - -C {} {} | tar -xpf - -C {}",
-                    q(from),
-                    sh_quote(rel),
-                    q(to)
-                ));
-                v.push(format!("chflags -R noschg {}", q(&from.join(rel))));
-                v.push(format!("rm -rf {}", q(&from.join(rel))));
-                v
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map(|p| to.join(p))
+                    .unwrap_or_else(|| to.clone());
+                vec![
+                    format!("mkdir -p {}", q(&parent)),
+                    format!("cp -a {} {}/", q(&from.join(rel)), q(&parent)),
+                    format!("chflags -R noschg {}", q(&from.join(rel))),
+                    format!("rm -rf {}", q(&from.join(rel))),
+                ]
             }
             Symlink { link, target } => vec![
                 format!(
@@ -929,6 +936,7 @@ pub fn template_create(t: &Template) -> Plan {
         p.steps.push(Step::CopyFile {
             src: Path::new("/").join(f),
             dest: base.join(f),
+            if_exists: f == "etc/localtime",
         });
     }
     p.steps.push(Step::FreebsdUpdate {

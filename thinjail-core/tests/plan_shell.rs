@@ -112,7 +112,9 @@ fn recipe_mistakes_are_corrected() {
     assert!(t.contains("freebsd-update -b /zdata/jails/templates/14.2-RELEASE-base "));
     assert!(t.find("freebsd-update").unwrap() < t.find("chflags -R noschg").unwrap());
     // var (with schg var/empty) is moved keeping flags, and the source unflagged before removal
-    assert!(t.contains("tar -cf - -C /zdata/jails/templates/14.2-RELEASE-base var | tar -xpf - -C /zdata/jails/templates/14.2-RELEASE-skeleton"));
+    assert!(t.contains("cp -a /zdata/jails/templates/14.2-RELEASE-base/var /zdata/jails/templates/14.2-RELEASE-skeleton/\nchflags -R noschg /zdata/jails/templates/14.2-RELEASE-base/var\nrm -rf /zdata/jails/templates/14.2-RELEASE-base/var\n"));
+    assert!(t.contains("cp -a /zdata/jails/templates/14.2-RELEASE-base/usr/local /zdata/jails/templates/14.2-RELEASE-skeleton/usr/\n"));
+    assert!(t.contains("if [ -e /etc/localtime ]; then cp -L /etc/localtime /zdata/jails/templates/14.2-RELEASE-base/etc/localtime; fi"));
     assert!(t.contains("zfs snapshot zdata/jails/templates/14.2-RELEASE-skeleton@base"));
     // enable-at-boot adds to jail_list only once
     let e = plan::enable(&j).to_shell();
@@ -296,4 +298,87 @@ fn failed_create_removes_what_it_wrote() {
     assert!(!j.fstab_path().exists(), "fstab removed on undo");
     assert!(!j.root().exists(), "root removed on undo");
     assert!(!j.clone_dir().exists(), "copied skeleton removed on undo");
+}
+
+#[test]
+fn skeleton_split_moves_trees_and_links_resolve() {
+    let d = tempfile::tempdir().unwrap();
+    let j = ThinJailSpec {
+        storage: Storage::Directories,
+        root: d.path().join("jails").to_str().unwrap().to_string(),
+        ..Default::default()
+    }
+    .build()
+    .unwrap();
+    let base = j.template().dir();
+    let skel = j.skeleton().dir();
+    for (f, body) in [
+        ("etc/rc.conf", "hostname=x\n"),
+        ("usr/local/etc/pkg.conf", "p\n"),
+        ("usr/bin/true", "t\n"),
+        ("var/log/messages", "m\n"),
+        ("root/.profile", "r\n"),
+        ("tmp/.keep", ""),
+    ] {
+        let p = base.join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    std::fs::create_dir_all(base.join("var/empty")).unwrap();
+    std::fs::create_dir_all(base.join("home")).unwrap();
+    // Only the split: everything after freebsd-update.
+    let mut p = plan::template_create(j.template());
+    let at = p
+        .steps
+        .iter()
+        .position(|s| matches!(s, plan::Step::FreebsdUpdate { .. }))
+        .unwrap();
+    p.steps.drain(..=at);
+    let (ok, log) = run(&p.to_shell(), "");
+    assert!(ok, "{log:#?}");
+    assert!(log.contains(&format!("chflags -R noschg {}", base.join("var").display())));
+    for (link, target) in [
+        ("etc", "skeleton/etc"),
+        ("home", "skeleton/home"),
+        ("root", "skeleton/root"),
+        ("usr/local", "../skeleton/usr/local"),
+        ("tmp", "skeleton/tmp"),
+        ("var", "skeleton/var"),
+    ] {
+        let l = base.join(link);
+        assert_eq!(
+            std::fs::read_link(&l).unwrap().to_str(),
+            Some(target),
+            "{link}"
+        );
+    }
+    assert!(
+        base.join("usr/bin/true").is_file(),
+        "the rest of usr stays in the template"
+    );
+    assert!(skel.join("var/empty").is_dir() && skel.join("home").is_dir());
+    assert_eq!(
+        std::fs::read_dir(&skel).unwrap().count(),
+        6,
+        "etc home root tmp usr var, nothing stray"
+    );
+    // As the jail sees it: the clone mounted at <template>/skeleton (a symlink stands in for nullfs).
+    std::fs::remove_dir(base.join("skeleton")).unwrap();
+    std::os::unix::fs::symlink(&skel, base.join("skeleton")).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(base.join("etc/rc.conf")).unwrap(),
+        "hostname=x\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(base.join("usr/local/etc/pkg.conf")).unwrap(),
+        "p\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(base.join("var/log/messages")).unwrap(),
+        "m\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(base.join("root/.profile")).unwrap(),
+        "r\n"
+    );
 }
