@@ -7,5 +7,11 @@
 
 pub mod abi;
 pub mod exec;
+pub mod fstab;
 pub mod host;
+pub mod jailconf;
+pub mod model;
+pub mod plan;
+pub mod rcconf;
 pub mod sim;
+pub mod thinconf;
