@@ -16,7 +16,7 @@
 pub mod abi;
 mod error;
 pub mod extract;
-//pub mod fetch;
+pub mod fetch;
 pub mod fixture;
 pub mod flags;
 pub mod manifest;
