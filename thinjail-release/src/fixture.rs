@@ -364,6 +364,7 @@ pub fn write_tar<W: Write>(spec: &FixtureSpec, out: W) -> io::Result<(u64, u64)>
     t.file("./root/.profile", 0o644, b"PATH=/sbin:/bin:/usr/sbin:/usr/bin\n")?;
     t.file("./usr/share/misc/termcap", 0o644, b"xterm|xterm terminal:\\\n")?;
     t.file("./bin/test", 0o555, b"\x7fELF test")?;
+    t.file("./bin/freebsd-version", 0o555, b"#!/bin/sh\necho 14.2-RELEASE\n")?;
     t.add(tar::EntryType::Link, known::HARDLINK, "./bin/test", 0o555, 0, None, b"")?;
     t.add(tar::EntryType::Regular, "./usr/bin/chpass", "", 0o4555, 0, Some("schg"), b"\x7fELF chpass")?;
     t.add(tar::EntryType::Link, "./usr/bin/chfn", "./usr/bin/chpass", 0o4555, 0, Some("schg"), b"")?;

@@ -196,3 +196,45 @@ pub fn get_flags_at(dir: BorrowedFd<'_>, name: &std::ffi::CStr) -> std::io::Resu
         Ok(FileFlags::empty())
     }
 }
+
+/// Flags of `path` without following a final symlink (`lstat(2)` `st_flags`); always empty on
+/// systems without file flags.
+pub fn get_flags(path: &std::path::Path) -> std::io::Result<FileFlags> {
+    #[cfg(target_os = "freebsd")]
+    {
+        use std::os::freebsd::fs::MetadataExt;
+        Ok(FileFlags::from_bits_retain(std::fs::symlink_metadata(path)?.st_flags()))
+    }
+    #[cfg(not(target_os = "freebsd"))]
+    {
+        std::fs::symlink_metadata(path).map(|_| FileFlags::empty())
+    }
+}
+
+/// Sets the flags of `path` without following a final symlink: `lchflags(2)` (chflags(2)).
+#[cfg(target_os = "freebsd")]
+pub fn set_flags(path: &std::path::Path, flags: FileFlags) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: lchflags(2) with a NUL-terminated path; nothing is retained.
+    let rc = unsafe { libc::lchflags(c.as_ptr(), flags.bits() as libc::c_ulong) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Sets the flags of `path`. Not available on this OS: succeeds only for empty flags
+/// (nothing to clear), `ErrorKind::Unsupported` otherwise.
+#[cfg(not(target_os = "freebsd"))]
+pub fn set_flags(path: &std::path::Path, flags: FileFlags) -> std::io::Result<()> {
+    if flags.is_empty() {
+        return Ok(());
+    }
+    let _ = path;
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "file flags are a FreeBSD feature",
+    ))
+}

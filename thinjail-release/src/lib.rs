@@ -22,7 +22,7 @@ pub mod flags;
 pub mod manifest;
 mod release;
 mod sys;
-//pub mod template;
+pub mod template;
 mod xzread;
 
 pub use error::{Error, Refusal};

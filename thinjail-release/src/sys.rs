@@ -171,31 +171,6 @@ pub(crate) fn lutimens_at(dir: BorrowedFd<'_>, name: &CStr, mtime: i64) -> io::R
     .map(drop)
 }
 
-/// `readlinkat(dir, name)` (readlink(2)).
-pub(crate) fn readlink_at(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; 1024];
-    loop {
-        // SAFETY: readlinkat(2) writes at most buf.len() bytes into buf.
-        let n = unsafe {
-            libc::readlinkat(
-                dir.as_raw_fd(),
-                name.as_ptr(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-            )
-        };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let n = n as usize;
-        if n < buf.len() {
-            buf.truncate(n);
-            return Ok(buf);
-        }
-        buf.resize(buf.len() * 2, 0);
-    }
-}
-
 /// Effective uid/gid: `geteuid(2)`, `getegid(2)`.
 pub(crate) fn euid_egid() -> (u32, u32) {
     // SAFETY: geteuid/getegid cannot fail and touch no memory.
