@@ -52,7 +52,9 @@ pub enum Error {
         reason: String,
     },
     /// The download ended before the announced length; the partial file is kept for resume.
-    #[error("download of {url} truncated: got {got} of {expected} bytes (partial kept at {partial})")]
+    #[error(
+        "download of {url} truncated: got {got} of {expected} bytes (partial kept at {partial})"
+    )]
     Truncated {
         /// URL requested.
         url: String,

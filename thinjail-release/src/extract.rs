@@ -22,7 +22,7 @@
 //!   anything (owner equal to ours; mode already produced by `open(…, mode)` under the umask).
 
 use crate::error::Refusal;
-use crate::flags::{FileFlags, FLAGS_SUPPORTED};
+use crate::flags::{FLAGS_SUPPORTED, FileFlags};
 use crate::sys;
 use crate::{DecodeMode, Error, Result, XzChunkReader};
 use std::collections::HashSet;
@@ -263,7 +263,13 @@ impl Extractor {
         })
     }
 
-    fn classify_open(&self, dir: BorrowedFd<'_>, comps: &[CString], raw: &[u8], e: io::Error) -> Error {
+    fn classify_open(
+        &self,
+        dir: BorrowedFd<'_>,
+        comps: &[CString],
+        raw: &[u8],
+        e: io::Error,
+    ) -> Error {
         match e.raw_os_error() {
             Some(libc::ELOOP) | Some(libc::EMLINK) | Some(libc::ENOTDIR) => {
                 let name = comps.last().expect("non-empty");
@@ -295,8 +301,7 @@ impl Extractor {
 
     /// Forget cached directory fds at or below `comps` (the name is about to be replaced).
     fn invalidate(&mut self, comps: &[CString]) {
-        if self.stack.len() >= comps.len()
-            && self.stack.iter().zip(comps).all(|((a, _), b)| a == b)
+        if self.stack.len() >= comps.len() && self.stack.iter().zip(comps).all(|((a, _), b)| a == b)
         {
             self.stack.truncate(comps.len() - 1);
         }
@@ -386,7 +391,8 @@ impl Extractor {
                     .link_name_bytes()
                     .map(|t| t.into_owned())
                     .ok_or_else(|| Self::refuse(&raw, Refusal::LinkOutside))?;
-                let src_comps = split_path(&src).map_err(|_| Self::refuse(&raw, Refusal::LinkOutside))?;
+                let src_comps =
+                    split_path(&src).map_err(|_| Self::refuse(&raw, Refusal::LinkOutside))?;
                 if src_comps.is_empty() {
                     return Err(Self::refuse(&raw, Refusal::LinkOutside));
                 }
@@ -402,7 +408,15 @@ impl Extractor {
                     return Err(Self::refuse(&raw, Refusal::Device));
                 }
                 let dev = libc::makedev(major as _, minor as _);
-                self.node(&comps, &raw, fmt | (mode as libc::mode_t & 0o7777), dev, uid, gid, mtime)?;
+                self.node(
+                    &comps,
+                    &raw,
+                    fmt | (mode as libc::mode_t & 0o7777),
+                    dev,
+                    uid,
+                    gid,
+                    mtime,
+                )?;
             }
             _ => return Err(Self::refuse(&raw, Refusal::Unsupported)),
         }
@@ -413,14 +427,23 @@ impl Extractor {
         Ok(())
     }
 
-    fn directory(&mut self, comps: &[CString], raw: &[u8], mode: u32, uid: u32, gid: u32, mtime: i64) -> Result<()> {
+    fn directory(
+        &mut self,
+        comps: &[CString],
+        raw: &[u8],
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        mtime: i64,
+    ) -> Result<()> {
         let (name, parent) = comps.split_last().expect("non-empty");
         let dir = self.parent(parent, raw)?;
         // Owner-writable until the end, so restrictive modes (0555 var/empty) do not block us.
         match sys::mkdir_at(dir, name, (mode | 0o700) as libc::mode_t) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-                let st = sys::fstatat_nofollow(dir, name).map_err(|e| self.ioerr("fstatat", comps, e))?;
+                let st = sys::fstatat_nofollow(dir, name)
+                    .map_err(|e| self.ioerr("fstatat", comps, e))?;
                 if !is_dir(&st) {
                     self.remove_existing(comps, raw)?;
                     let dir = self.parent(parent, raw)?;
@@ -449,7 +472,16 @@ impl Extractor {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn file<R: Read>(&mut self, comps: &[CString], raw: &[u8], data: &mut R, mode: u32, uid: u32, gid: u32, mtime: i64) -> Result<()> {
+    fn file<R: Read>(
+        &mut self,
+        comps: &[CString],
+        raw: &[u8],
+        data: &mut R,
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        mtime: i64,
+    ) -> Result<()> {
         self.invalidate(comps);
         let (name, parent) = comps.split_last().expect("non-empty");
         let perm = (mode & 0o777) as libc::mode_t;
@@ -479,7 +511,8 @@ impl Extractor {
                         });
                     }
                 };
-                file.write_all(&buf[..n]).map_err(|e| self.ioerr("write", comps, e))?;
+                file.write_all(&buf[..n])
+                    .map_err(|e| self.ioerr("write", comps, e))?;
                 total += n as u64;
             }
             Ok(total)
@@ -499,7 +532,15 @@ impl Extractor {
         Ok(())
     }
 
-    fn symlink(&mut self, comps: &[CString], raw: &[u8], target: &CStr, uid: u32, gid: u32, mtime: i64) -> Result<()> {
+    fn symlink(
+        &mut self,
+        comps: &[CString],
+        raw: &[u8],
+        target: &CStr,
+        uid: u32,
+        gid: u32,
+        mtime: i64,
+    ) -> Result<()> {
         self.invalidate(comps);
         let (name, parent) = comps.split_last().expect("non-empty");
         let dir = self.parent(parent, raw)?;
@@ -508,13 +549,18 @@ impl Extractor {
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
                 self.remove_existing(comps, raw)?;
                 let dir = self.parent(parent, raw)?;
-                sys::symlink_at(target, dir, name).map_err(|e| self.ioerr("symlinkat", comps, e))?;
+                sys::symlink_at(target, dir, name)
+                    .map_err(|e| self.ioerr("symlinkat", comps, e))?;
             }
             Err(e) => return Err(self.ioerr("symlinkat", comps, e)),
         }
         let owners = self.owners && (uid, gid) != (self.euid, self.egid);
         let dir = self.parent(parent, raw)?;
-        let r1 = if owners { sys::lchown_at(dir, name, uid, gid) } else { Ok(()) };
+        let r1 = if owners {
+            sys::lchown_at(dir, name, uid, gid)
+        } else {
+            Ok(())
+        };
         let r2 = sys::lutimens_at(dir, name, mtime);
         r1.map_err(|e| self.ioerr("fchownat", comps, e))?;
         r2.map_err(|e| self.ioerr("utimensat", comps, e))?;
@@ -527,9 +573,11 @@ impl Extractor {
         let mut cur: Option<OwnedFd> = None;
         for i in 0..comps.len() - 1 {
             let dir = cur.as_ref().map(|f| f.as_fd()).unwrap_or(self.root.as_fd());
-            let next = sys::open_dir_at(dir, &comps[i]).map_err(|e| match self.classify_open(dir, &comps[..=i], raw, e) {
-                Error::Refused { .. } => Self::refuse(raw, Refusal::LinkOutside),
-                other => other,
+            let next = sys::open_dir_at(dir, &comps[i]).map_err(|e| {
+                match self.classify_open(dir, &comps[..=i], raw, e) {
+                    Error::Refused { .. } => Self::refuse(raw, Refusal::LinkOutside),
+                    other => other,
+                }
             })?;
             cur = Some(next);
         }
@@ -544,7 +592,10 @@ impl Extractor {
         let src_parent = self.open_parent_uncached(src, raw)?;
         let src_name = src.last().expect("non-empty");
         let (name, parent) = comps.split_last().expect("non-empty");
-        let root = self.root.try_clone().map_err(|e| self.ioerr("dup", &[], e))?;
+        let root = self
+            .root
+            .try_clone()
+            .map_err(|e| self.ioerr("dup", &[], e))?;
         let sdir_owned = src_parent.unwrap_or(root);
         let dir = self.parent(parent, raw)?;
         match sys::link_at(sdir_owned.as_fd(), src_name, dir, name) {
@@ -562,7 +613,16 @@ impl Extractor {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn node(&mut self, comps: &[CString], raw: &[u8], mode: libc::mode_t, dev: libc::dev_t, uid: u32, gid: u32, mtime: i64) -> Result<()> {
+    fn node(
+        &mut self,
+        comps: &[CString],
+        raw: &[u8],
+        mode: libc::mode_t,
+        dev: libc::dev_t,
+        uid: u32,
+        gid: u32,
+        mtime: i64,
+    ) -> Result<()> {
         self.invalidate(comps);
         let (name, parent) = comps.split_last().expect("non-empty");
         let dir = self.parent(parent, raw)?;
@@ -577,7 +637,11 @@ impl Extractor {
         }
         let owners = self.owners && (uid, gid) != (self.euid, self.egid);
         let dir = self.parent(parent, raw)?;
-        let r1 = if owners { sys::lchown_at(dir, name, uid, gid) } else { Ok(()) };
+        let r1 = if owners {
+            sys::lchown_at(dir, name, uid, gid)
+        } else {
+            Ok(())
+        };
         let r2 = sys::lutimens_at(dir, name, mtime);
         r1.map_err(|e| self.ioerr("fchownat", comps, e))?;
         r2.map_err(|e| self.ioerr("utimensat", comps, e))?;
@@ -590,15 +654,20 @@ impl Extractor {
     fn finish(&mut self) -> Result<()> {
         self.stack.clear();
         let mut fixups = std::mem::take(&mut self.dir_fixups);
-        fixups.sort_by(|a, b| b.comps.len().cmp(&a.comps.len()));
+        fixups.sort_by_key(|f| std::cmp::Reverse(f.comps.len()));
         for f in &fixups {
             let raw = rel(&f.comps).into_os_string();
             let raw = raw.as_encoded_bytes();
             let fd = if f.comps.is_empty() {
-                self.root.try_clone().map_err(|e| self.ioerr("dup", &[], e))?
+                self.root
+                    .try_clone()
+                    .map_err(|e| self.ioerr("dup", &[], e))?
             } else {
                 let parent = self.open_parent_uncached(&f.comps, raw)?;
-                let dir = parent.as_ref().map(|p| p.as_fd()).unwrap_or(self.root.as_fd());
+                let dir = parent
+                    .as_ref()
+                    .map(|p| p.as_fd())
+                    .unwrap_or(self.root.as_fd());
                 sys::open_dir_at(dir, f.comps.last().expect("non-empty"))
                     .map_err(|e| self.classify_open(dir, &f.comps, raw, e))?
             };
@@ -606,18 +675,22 @@ impl Extractor {
             if self.owners && (f.uid, f.gid) != (self.euid, self.egid) {
                 sys::fchown(fd, f.uid, f.gid).map_err(|e| self.ioerr("fchown", &f.comps, e))?;
             }
-            sys::fchmod(fd, f.mode as libc::mode_t).map_err(|e| self.ioerr("fchmod", &f.comps, e))?;
+            sys::fchmod(fd, f.mode as libc::mode_t)
+                .map_err(|e| self.ioerr("fchmod", &f.comps, e))?;
             sys::futimens(fd, f.mtime).map_err(|e| self.ioerr("futimens", &f.comps, e))?;
         }
         self.report.flags_applied = FLAGS_SUPPORTED && !self.flag_fixups.is_empty();
         if FLAGS_SUPPORTED {
             let mut flagged = std::mem::take(&mut self.flag_fixups);
             // Deepest first: a flagged directory must not block flagging what is inside it.
-            flagged.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+            flagged.sort_by_key(|f| std::cmp::Reverse(f.0.len()));
             for (comps, fl) in &flagged {
                 let raw = rel(comps).into_os_string();
                 let parent = self.open_parent_uncached(comps, raw.as_encoded_bytes())?;
-                let dir = parent.as_ref().map(|p| p.as_fd()).unwrap_or(self.root.as_fd());
+                let dir = parent
+                    .as_ref()
+                    .map(|p| p.as_fd())
+                    .unwrap_or(self.root.as_fd());
                 crate::flags::set_flags_at(dir, comps.last().expect("non-empty"), *fl)
                     .map_err(|e| self.ioerr("chflagsat", comps, e))?;
             }
@@ -636,7 +709,10 @@ mod tests {
         assert_eq!(split_path(b"./a/../../b"), Err(Refusal::DotDot));
         assert_eq!(split_path(b"a/.."), Err(Refusal::DotDot));
         let ok = split_path(b"./usr//bin/./ls").unwrap();
-        assert_eq!(ok, vec![c"usr".to_owned(), c"bin".to_owned(), c"ls".to_owned()]);
+        assert_eq!(
+            ok,
+            vec![c"usr".to_owned(), c"bin".to_owned(), c"ls".to_owned()]
+        );
         assert!(split_path(b"./").unwrap().is_empty());
         assert_eq!(split_path(b"a/..b/c").unwrap().len(), 3);
     }

@@ -202,7 +202,8 @@ impl Fetcher {
         file: &str,
         dest: &Path,
     ) -> Result<FetchReport> {
-        let manifest = Manifest::parse(&self.fetch_text(&release.dist_url(mirror, arch, "MANIFEST"))?)?;
+        let manifest =
+            Manifest::parse(&self.fetch_text(&release.dist_url(mirror, arch, "MANIFEST"))?)?;
         let sha = manifest.require(file)?.sha256.clone();
         self.fetch_verified(&release.dist_url(mirror, arch, file), dest, &sha)
     }
@@ -234,7 +235,10 @@ impl Fetcher {
                     .map(str::to_string)
             };
             let (start, total) = match status {
-                200 => (0, header("content-length").and_then(|v| v.parse::<u64>().ok())),
+                200 => (
+                    0,
+                    header("content-length").and_then(|v| v.parse::<u64>().ok()),
+                ),
                 206 => {
                     // Content-Range: bytes <start>-<end>/<total>
                     let cr = header("content-range").unwrap_or_default();
@@ -290,7 +294,9 @@ impl Fetcher {
                 let mut buf = vec![0u8; 1 << 20];
                 let mut left = start;
                 while left > 0 {
-                    let n = out.read(&mut buf[..(left.min(1 << 20) as usize)]).map_err(|e| Error::io("read", &part, e))?;
+                    let n = out
+                        .read(&mut buf[..(left.min(1 << 20) as usize)])
+                        .map_err(|e| Error::io("read", &part, e))?;
                     if n == 0 {
                         break;
                     }
@@ -298,9 +304,11 @@ impl Fetcher {
                     left -= n as u64;
                 }
             } else {
-                out.set_len(0).map_err(|e| Error::io("truncate", &part, e))?;
+                out.set_len(0)
+                    .map_err(|e| Error::io("truncate", &part, e))?;
             }
-            out.seek(io::SeekFrom::Start(start)).map_err(|e| Error::io("seek", &part, e))?;
+            out.seek(io::SeekFrom::Start(start))
+                .map_err(|e| Error::io("seek", &part, e))?;
             let expected_total = total.map(|t| if status == 200 { t } else { t.max(start) });
             let bar = if self.progress {
                 let b = indicatif::ProgressBar::new(expected_total.unwrap_or(0));
@@ -310,7 +318,11 @@ impl Fetcher {
                     )
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
                 );
-                b.set_message(dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+                b.set_message(
+                    dest.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
                 b.set_position(start);
                 b
             } else {
@@ -323,7 +335,8 @@ impl Fetcher {
                 match body.read(&mut buf) {
                     Ok(0) => break None,
                     Ok(n) => {
-                        out.write_all(&buf[..n]).map_err(|e| Error::io("write", &part, e))?;
+                        out.write_all(&buf[..n])
+                            .map_err(|e| Error::io("write", &part, e))?;
                         hash.update(&buf[..n]);
                         got += n as u64;
                         bar.set_position(got);

@@ -49,7 +49,7 @@ impl FixtureSpec {
             sigma: 1.7,
             max_size: 8 << 20,
             binary_share: 0.45,
-            seed: 14_2,
+            seed: 142,
         }
     }
 }
@@ -187,9 +187,9 @@ fn binary_content(rng: &mut Rng, snips: &[Vec<u8>], size: usize, out: &mut Vec<u
     out.extend_from_slice(b"\x7fELF\x02\x01\x01\x09");
     while out.len() < size {
         let run = 64 + rng.below(1024) as usize;
-        match rng.below(20) {
+        match rng.below(24) {
             // Incompressible (constants, compressed sections).
-            0 | 1 => {
+            0 => {
                 for _ in 0..run / 8 {
                     out.extend_from_slice(&rng.next().to_le_bytes());
                 }
@@ -258,7 +258,14 @@ fn pax(b: &mut tar::Builder<impl Write>, path: &str, key: &str, value: &str) -> 
     }
     let rec = format!("{len}{body}");
     let name = format!("./PaxHeader/{}", path.trim_start_matches("./"));
-    raw_entry(b, tar::EntryType::XHeader, name.as_bytes(), b"", 0o644, rec.as_bytes())
+    raw_entry(
+        b,
+        tar::EntryType::XHeader,
+        name.as_bytes(),
+        b"",
+        0o644,
+        rec.as_bytes(),
+    )
 }
 
 struct TreeWriter<W: Write> {
@@ -310,14 +317,36 @@ impl<W: Write> TreeWriter<W> {
 }
 
 const BIN_DIRS: &[&str] = &[
-    "./bin", "./sbin", "./lib", "./libexec", "./usr/bin", "./usr/sbin", "./usr/lib",
-    "./usr/libexec", "./usr/lib/engines-3", "./boot/kernel", "./usr/lib32",
+    "./bin",
+    "./sbin",
+    "./lib",
+    "./libexec",
+    "./usr/bin",
+    "./usr/sbin",
+    "./usr/lib",
+    "./usr/libexec",
+    "./usr/lib/engines-3",
+    "./boot/kernel",
+    "./usr/lib32",
 ];
 const TEXT_DIRS: &[&str] = &[
-    "./etc", "./etc/rc.d", "./etc/defaults", "./etc/mtree", "./usr/include", "./usr/include/sys",
-    "./usr/include/netinet", "./usr/share/man/man1", "./usr/share/man/man3", "./usr/share/man/man5",
-    "./usr/share/man/man8", "./usr/share/doc/papers", "./usr/share/misc", "./usr/share/examples/etc",
-    "./usr/share/locale/en_US.UTF-8", "./usr/share/zoneinfo/Europe", "./var/db/etcupdate/current/etc",
+    "./etc",
+    "./etc/rc.d",
+    "./etc/defaults",
+    "./etc/mtree",
+    "./usr/include",
+    "./usr/include/sys",
+    "./usr/include/netinet",
+    "./usr/share/man/man1",
+    "./usr/share/man/man3",
+    "./usr/share/man/man5",
+    "./usr/share/man/man8",
+    "./usr/share/doc/papers",
+    "./usr/share/misc",
+    "./usr/share/examples/etc",
+    "./usr/share/locale/en_US.UTF-8",
+    "./usr/share/zoneinfo/Europe",
+    "./var/db/etcupdate/current/etc",
 ];
 
 /// Writes the release-like tree as an uncompressed tar stream. Returns `(entries, data bytes)`.
@@ -352,34 +381,149 @@ pub fn write_tar<W: Write>(spec: &FixtureSpec, out: W) -> io::Result<(u64, u64)>
     for d in BIN_DIRS.iter().chain(TEXT_DIRS) {
         mkdirs(&mut t, d)?;
     }
-    for d in ["./tmp", "./root", "./home", "./var/log", "./var/run", "./var/tmp", "./dev", "./usr/src"] {
+    for d in [
+        "./tmp",
+        "./root",
+        "./home",
+        "./var/log",
+        "./var/run",
+        "./var/tmp",
+        "./dev",
+        "./usr/src",
+    ] {
         mkdirs(&mut t, d)?;
     }
-    t.add(tar::EntryType::Directory, "./var/empty", "", 0o555, 0, Some("schg"), b"")?;
+    t.add(
+        tar::EntryType::Directory,
+        "./var/empty",
+        "",
+        0o555,
+        0,
+        Some("schg"),
+        b"",
+    )?;
     // Known entries.
     t.file("./etc/motd.template", 0o644, known::MOTD)?;
-    t.file("./etc/os-release", 0o644, b"NAME=FreeBSD\nVERSION=\"14.2-RELEASE\"\n")?;
-    t.file("./etc/passwd", 0o644, b"root:*:0:0:Charlie &:/root:/bin/sh\n")?;
-    t.file("./etc/master.passwd", 0o600, b"root::0:0::0:0:Charlie &:/root:/bin/sh\n")?;
-    t.file("./root/.profile", 0o644, b"PATH=/sbin:/bin:/usr/sbin:/usr/bin\n")?;
-    t.file("./usr/share/misc/termcap", 0o644, b"xterm|xterm terminal:\\\n")?;
+    t.file(
+        "./etc/os-release",
+        0o644,
+        b"NAME=FreeBSD\nVERSION=\"14.2-RELEASE\"\n",
+    )?;
+    t.file(
+        "./etc/passwd",
+        0o644,
+        b"root:*:0:0:Charlie &:/root:/bin/sh\n",
+    )?;
+    t.file(
+        "./etc/master.passwd",
+        0o600,
+        b"root::0:0::0:0:Charlie &:/root:/bin/sh\n",
+    )?;
+    t.file(
+        "./root/.profile",
+        0o644,
+        b"PATH=/sbin:/bin:/usr/sbin:/usr/bin\n",
+    )?;
+    t.file(
+        "./usr/share/misc/termcap",
+        0o644,
+        b"xterm|xterm terminal:\\\n",
+    )?;
     t.file("./bin/test", 0o555, b"\x7fELF test")?;
-    t.file("./bin/freebsd-version", 0o555, b"#!/bin/sh\necho 14.2-RELEASE\n")?;
-    t.add(tar::EntryType::Link, known::HARDLINK, "./bin/test", 0o555, 0, None, b"")?;
-    t.add(tar::EntryType::Regular, "./usr/bin/chpass", "", 0o4555, 0, Some("schg"), b"\x7fELF chpass")?;
-    t.add(tar::EntryType::Link, "./usr/bin/chfn", "./usr/bin/chpass", 0o4555, 0, Some("schg"), b"")?;
-    t.add(tar::EntryType::Regular, "./sbin/shutdown", "", 0o4554, 5, None, b"\x7fELF shutdown")?;
-    t.add(tar::EntryType::Regular, "./lib/libc.so.7", "", 0o444, 0, Some("schg"), b"\x7fELF libc")?;
-    t.add(tar::EntryType::Symlink, "./etc/termcap", "/usr/share/misc/termcap", 0o755, 0, None, b"")?;
-    t.add(tar::EntryType::Symlink, "./usr/share/misc/os-release", "../../../etc/os-release", 0o755, 0, None, b"")?;
-    t.add(tar::EntryType::Symlink, "./sys", "usr/src/sys", 0o755, 0, None, b"")?;
-    t.add(tar::EntryType::Symlink, "./usr/lib/libc.so", "../../lib/libc.so.7", 0o755, 0, None, b"")?;
+    t.file(
+        "./bin/freebsd-version",
+        0o555,
+        b"#!/bin/sh\necho 14.2-RELEASE\n",
+    )?;
+    t.add(
+        tar::EntryType::Link,
+        known::HARDLINK,
+        "./bin/test",
+        0o555,
+        0,
+        None,
+        b"",
+    )?;
+    t.add(
+        tar::EntryType::Regular,
+        "./usr/bin/chpass",
+        "",
+        0o4555,
+        0,
+        Some("schg"),
+        b"\x7fELF chpass",
+    )?;
+    t.add(
+        tar::EntryType::Link,
+        "./usr/bin/chfn",
+        "./usr/bin/chpass",
+        0o4555,
+        0,
+        Some("schg"),
+        b"",
+    )?;
+    t.add(
+        tar::EntryType::Regular,
+        "./sbin/shutdown",
+        "",
+        0o4554,
+        5,
+        None,
+        b"\x7fELF shutdown",
+    )?;
+    t.add(
+        tar::EntryType::Regular,
+        "./lib/libc.so.7",
+        "",
+        0o444,
+        0,
+        Some("schg"),
+        b"\x7fELF libc",
+    )?;
+    t.add(
+        tar::EntryType::Symlink,
+        "./etc/termcap",
+        "/usr/share/misc/termcap",
+        0o755,
+        0,
+        None,
+        b"",
+    )?;
+    t.add(
+        tar::EntryType::Symlink,
+        "./usr/share/misc/os-release",
+        "../../../etc/os-release",
+        0o755,
+        0,
+        None,
+        b"",
+    )?;
+    t.add(
+        tar::EntryType::Symlink,
+        "./sys",
+        "usr/src/sys",
+        0o755,
+        0,
+        None,
+        b"",
+    )?;
+    t.add(
+        tar::EntryType::Symlink,
+        "./usr/lib/libc.so",
+        "../../lib/libc.so.7",
+        0o755,
+        0,
+        None,
+        b"",
+    )?;
     // Generated bulk.
     let mu = (spec.median_size.max(1) as f64).ln();
     let mut buf = Vec::new();
     let mut n = 0u64;
     while t.data < spec.total_bytes {
-        let size = (mu + spec.sigma * rng.normal()).exp().clamp(0.0, spec.max_size as f64) as usize;
+        let size = (mu + spec.sigma * rng.normal())
+            .exp()
+            .clamp(0.0, spec.max_size as f64) as usize;
         let binary = rng.unit() < spec.binary_share;
         let (dirs, ext, mode) = if binary {
             (BIN_DIRS, "", 0o555)
@@ -393,9 +537,17 @@ pub fn write_tar<W: Write>(spec: &FixtureSpec, out: W) -> io::Result<(u64, u64)>
             text_content(&mut rng, &vocab, size, &mut buf);
         }
         t.file(&format!("{dir}/f{n:05}{ext}"), mode, &buf)?;
-        if binary && n % 10 == 0 {
+        if binary && n.is_multiple_of(10) {
             let link = format!("{dir}/f{n:05}.so");
-            t.add(tar::EntryType::Symlink, &link, &format!("f{n:05}"), 0o755, 0, None, b"")?;
+            t.add(
+                tar::EntryType::Symlink,
+                &link,
+                &format!("f{n:05}"),
+                0o755,
+                0,
+                None,
+                b"",
+            )?;
         }
         n += 1;
     }

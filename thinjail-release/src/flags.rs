@@ -109,9 +109,7 @@ impl FileFlags {
         for name in s.split([',', ' ', '\t']).filter(|n| !n.is_empty()) {
             if let Some((_, v)) = NAMES.iter().find(|(n, _)| *n == name) {
                 f |= *v;
-            } else if name.starts_with("no")
-                && NAMES.iter().any(|(n, _)| *n == &name[2..])
-            {
+            } else if name.starts_with("no") && NAMES.iter().any(|(n, _)| *n == &name[2..]) {
                 continue;
             } else {
                 return Err(name.to_string());
@@ -203,7 +201,9 @@ pub fn get_flags(path: &std::path::Path) -> std::io::Result<FileFlags> {
     #[cfg(target_os = "freebsd")]
     {
         use std::os::freebsd::fs::MetadataExt;
-        Ok(FileFlags::from_bits_retain(std::fs::symlink_metadata(path)?.st_flags()))
+        Ok(FileFlags::from_bits_retain(
+            std::fs::symlink_metadata(path)?.st_flags(),
+        ))
     }
     #[cfg(not(target_os = "freebsd"))]
     {

@@ -232,8 +232,15 @@ mod tests {
     #[test]
     fn bad_names() {
         for n in [
-            "", "14.2", "14-STABLE", "14.2-release", "14.2-BETA", "x.2-RELEASE", "14.2-FOO",
-            "14..2-RELEASE", "14.2-RC1x",
+            "",
+            "14.2",
+            "14-STABLE",
+            "14.2-release",
+            "14.2-BETA",
+            "x.2-RELEASE",
+            "14.2-FOO",
+            "14..2-RELEASE",
+            "14.2-RC1x",
         ] {
             assert!(n.parse::<Release>().is_err(), "{n}");
         }

@@ -118,7 +118,11 @@ pub fn extract_base(
         return Ok((Vec::new(), None));
     }
     let rep = extract_txz(archive, &layout.base, opts)?;
-    let created: Vec<PathBuf> = rep.created_top_level.iter().map(|p| layout.base.join(p)).collect();
+    let created: Vec<PathBuf> = rep
+        .created_top_level
+        .iter()
+        .map(|p| layout.base.join(p))
+        .collect();
     let changes = vec![Change::Extracted {
         root: layout.base.clone(),
         created,
@@ -163,7 +167,10 @@ pub fn copy_host_files(host_root: &Path, layout: &TemplateLayout) -> Result<Vec<
             continue;
         }
         write_atomic(&dst, &data, 0o644)?;
-        changes.push(Change::WroteFile { path: dst, previous });
+        changes.push(Change::WroteFile {
+            path: dst,
+            previous,
+        });
     }
     Ok(changes)
 }
@@ -204,7 +211,10 @@ pub fn link_target(rel: &str) -> PathBuf {
 }
 
 fn partial_name(dst: &Path) -> PathBuf {
-    let name = dst.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = dst
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     dst.with_file_name(format!(".{name}.thinjail-partial"))
 }
 
@@ -249,10 +259,20 @@ pub fn split_skeleton(layout: &TemplateLayout) -> Result<Vec<Change>> {
             Some(m) if m.file_type().is_symlink() => {
                 let t = fs::read_link(&src).map_err(|e| Error::io("readlink", &src, e))?;
                 if t != target {
-                    return Err(terr(&src, format!("is a symlink to {} (expected {})", t.display(), target.display())));
+                    return Err(terr(
+                        &src,
+                        format!(
+                            "is a symlink to {} (expected {})",
+                            t.display(),
+                            target.display()
+                        ),
+                    ));
                 }
                 if !dst_exists {
-                    return Err(terr(&dst, "base links here but the skeleton has no such directory"));
+                    return Err(terr(
+                        &dst,
+                        "base links here but the skeleton has no such directory",
+                    ));
                 }
                 continue;
             }
@@ -298,7 +318,10 @@ fn flagged_entries(root: &Path) -> Result<Vec<(PathBuf, FileFlags)>> {
         if !f.is_empty() {
             out.push((p.clone(), f));
         }
-        if fs::symlink_metadata(&p).map_err(|e| Error::io("lstat", &p, e))?.is_dir() {
+        if fs::symlink_metadata(&p)
+            .map_err(|e| Error::io("lstat", &p, e))?
+            .is_dir()
+        {
             for e in fs::read_dir(&p).map_err(|e| Error::io("readdir", &p, e))? {
                 stack.push(e.map_err(|e| Error::io("readdir", &p, e))?.path());
             }
@@ -325,7 +348,11 @@ pub fn move_tree(src: &Path, dst: &Path) -> Result<bool> {
     let reflag = |base: &Path| -> Result<()> {
         for (p, f) in &flagged {
             let rel = p.strip_prefix(src).unwrap_or(Path::new(""));
-            let q = if rel.as_os_str().is_empty() { base.to_path_buf() } else { base.join(rel) };
+            let q = if rel.as_os_str().is_empty() {
+                base.to_path_buf()
+            } else {
+                base.join(rel)
+            };
             flags::set_flags(&q, *f).map_err(|e| Error::io("chflags", &q, e))?;
         }
         Ok(())
@@ -362,11 +389,26 @@ fn set_times(path: &Path, mtime: i64) -> io::Result<()> {
     t.tv_sec = mtime as libc::time_t;
     let ts = [t, t];
     // SAFETY: utimensat(2) with AT_FDCWD, a NUL-terminated path and two timespecs.
-    let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    let rc = unsafe {
+        libc::utimensat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            ts.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
-fn copy_tree(src: &Path, dst: &Path, links: &mut std::collections::HashMap<(u64, u64), PathBuf>) -> Result<()> {
+fn copy_tree(
+    src: &Path,
+    dst: &Path,
+    links: &mut std::collections::HashMap<(u64, u64), PathBuf>,
+) -> Result<()> {
     let m = fs::symlink_metadata(src).map_err(|e| Error::io("lstat", src, e))?;
     let root = crate::sys::euid_egid().0 == 0;
     let ft = m.file_type();
@@ -393,9 +435,16 @@ fn copy_tree(src: &Path, dst: &Path, links: &mut std::collections::HashMap<(u64,
             fs::copy(src, dst).map_err(io_dst("copy"))?;
         } else {
             use std::os::unix::ffi::OsStrExt;
-            let c = std::ffi::CString::new(dst.as_os_str().as_bytes()).map_err(|e| Error::io("mknod", dst, e.into()))?;
+            let c = std::ffi::CString::new(dst.as_os_str().as_bytes())
+                .map_err(|e| Error::io("mknod", dst, e.into()))?;
             // SAFETY: mknod(2) with a NUL-terminated path; mode/rdev copied from lstat.
-            let rc = unsafe { libc::mknod(c.as_ptr(), m.mode() as libc::mode_t, m.rdev() as libc::dev_t) };
+            let rc = unsafe {
+                libc::mknod(
+                    c.as_ptr(),
+                    m.mode() as libc::mode_t,
+                    m.rdev() as libc::dev_t,
+                )
+            };
             if rc != 0 {
                 return Err(Error::io("mknod", dst, io::Error::last_os_error()));
             }
@@ -405,7 +454,8 @@ fn copy_tree(src: &Path, dst: &Path, links: &mut std::collections::HashMap<(u64,
         std::os::unix::fs::lchown(dst, Some(m.uid()), Some(m.gid())).map_err(io_dst("lchown"))?;
     }
     if !ft.is_symlink() {
-        fs::set_permissions(dst, fs::Permissions::from_mode(m.mode() & 0o7777)).map_err(io_dst("chmod"))?;
+        fs::set_permissions(dst, fs::Permissions::from_mode(m.mode() & 0o7777))
+            .map_err(io_dst("chmod"))?;
     }
     set_times(dst, m.mtime()).map_err(io_dst("utimensat"))?;
     Ok(())
@@ -423,7 +473,8 @@ pub fn remove_tree(path: &Path) -> Result<()> {
         fs::remove_dir_all(path).map_err(|e| Error::io("remove", path, e))
     } else {
         if flags::FLAGS_SUPPORTED {
-            flags::set_flags(path, FileFlags::empty()).map_err(|e| Error::io("chflags", path, e))?;
+            flags::set_flags(path, FileFlags::empty())
+                .map_err(|e| Error::io("chflags", path, e))?;
         }
         fs::remove_file(path).map_err(|e| Error::io("remove", path, e))
     }
@@ -499,12 +550,20 @@ pub struct FreebsdUpdate {
 impl FreebsdUpdate {
     /// Builds without checking the paths.
     pub fn new(basedir: PathBuf, workdir: PathBuf, release: Release) -> Self {
-        FreebsdUpdate { basedir, workdir, release }
+        FreebsdUpdate {
+            basedir,
+            workdir,
+            release,
+        }
     }
 
     /// Builds for a template, checking that the tree at `layout.base` has real `etc`, `var`
     /// and `bin/freebsd-version` as seen from the host (see the type docs).
-    pub fn for_template(layout: &TemplateLayout, workdir: PathBuf, release: Release) -> Result<Self> {
+    pub fn for_template(
+        layout: &TemplateLayout,
+        workdir: PathBuf,
+        release: Release,
+    ) -> Result<Self> {
         for rel in ["etc", "var", "bin/freebsd-version"] {
             let p = layout.base.join(rel);
             if fs::metadata(&p).is_err() {

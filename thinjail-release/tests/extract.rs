@@ -15,7 +15,10 @@ fn is_root() -> bool {
 }
 
 fn check_tree(root: &Path) {
-    assert_eq!(fs::read(root.join("etc/motd.template")).unwrap(), known::MOTD);
+    assert_eq!(
+        fs::read(root.join("etc/motd.template")).unwrap(),
+        known::MOTD
+    );
     let t = fs::metadata(root.join("bin/test")).unwrap();
     let l = fs::metadata(root.join(known::HARDLINK)).unwrap();
     assert_eq!(t.ino(), l.ino(), "hard link shares the inode");
@@ -30,11 +33,20 @@ fn check_tree(root: &Path) {
     );
     let e = fs::metadata(root.join(known::SCHG_DIR)).unwrap();
     assert_eq!(e.permissions().mode() & 0o7777, 0o555);
-    assert_eq!(fs::metadata(root.join("tmp")).unwrap().mode() & 0o7777, 0o1777);
-    assert_eq!(fs::metadata(root.join("etc/master.passwd")).unwrap().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(root.join("tmp")).unwrap().mode() & 0o7777,
+        0o1777
+    );
+    assert_eq!(
+        fs::metadata(root.join("etc/master.passwd")).unwrap().mode() & 0o777,
+        0o600
+    );
     let chpass = fs::metadata(root.join(known::SCHG_FILE)).unwrap();
     assert_eq!(chpass.mtime(), 1_733_011_200);
-    assert_eq!(fs::metadata(root.join("usr/share")).unwrap().mtime(), 1_733_011_200);
+    assert_eq!(
+        fs::metadata(root.join("usr/share")).unwrap().mtime(),
+        1_733_011_200
+    );
     if is_root() {
         assert_eq!(chpass.mode() & 0o7777, 0o4555, "setuid survives chown");
         let sd = fs::metadata(root.join("sbin/shutdown")).unwrap();
@@ -47,7 +59,11 @@ fn fixture_round_trip_single_and_multi_block() {
     let dir = tempfile::tempdir().unwrap();
     for (i, comp) in [
         Compression::SingleBlock { preset: 1 },
-        Compression::MultiBlock { preset: 1, threads: 2, block_size: 256 << 10 },
+        Compression::MultiBlock {
+            preset: 1,
+            threads: 2,
+            block_size: 256 << 10,
+        },
     ]
     .into_iter()
     .enumerate()
@@ -61,7 +77,10 @@ fn fixture_round_trip_single_and_multi_block() {
         for mode in [DecodeMode::Parallel, DecodeMode::Single] {
             let out = dir.path().join(format!("out{i}{mode:?}"));
             fs::create_dir(&out).unwrap();
-            let opts = ExtractOptions { decode: mode, ..Default::default() };
+            let opts = ExtractOptions {
+                decode: mode,
+                ..Default::default()
+            };
             let rep = extract_txz(&fx.archive, &out, &opts).unwrap();
             assert_eq!(rep.entries, fx.entries, "pax headers are not entries");
             assert_eq!(rep.bytes, fx.data_bytes);
@@ -79,20 +98,34 @@ fn fixture_round_trip_single_and_multi_block() {
 
 #[test]
 fn same_tree_as_bsdtar() {
-    if std::process::Command::new("bsdtar").arg("--version").output().is_err() {
+    if std::process::Command::new("bsdtar")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         eprintln!("skipping: bsdtar not installed");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let fx = fixture::write_release(dir.path(), &FixtureSpec::small(), Compression::SingleBlock { preset: 1 }).unwrap();
+    let fx = fixture::write_release(
+        dir.path(),
+        &FixtureSpec::small(),
+        Compression::SingleBlock { preset: 1 },
+    )
+    .unwrap();
     let a = dir.path().join("a");
     let b = dir.path().join("b");
     fs::create_dir(&a).unwrap();
     fs::create_dir(&b).unwrap();
     extract_txz(&fx.archive, &a, &ExtractOptions::default()).unwrap();
     let st = std::process::Command::new("bsdtar")
-        .args(["--numeric-owner", "-xpf"]).arg(&fx.archive).arg("-C").arg(&b).arg("--unlink")
-        .status().unwrap();
+        .args(["--numeric-owner", "-xpf"])
+        .arg(&fx.archive)
+        .arg("-C")
+        .arg(&b)
+        .arg("--unlink")
+        .status()
+        .unwrap();
     assert!(st.success());
     let list = |root: &Path| {
         let mut v = Vec::new();
@@ -102,11 +135,28 @@ fn same_tree_as_bsdtar() {
                 let e = e.unwrap();
                 let m = fs::symlink_metadata(e.path()).unwrap();
                 let rel = e.path().strip_prefix(root).unwrap().to_path_buf();
-                let content = if m.is_file() { fs::read(e.path()).unwrap() } else if m.file_type().is_symlink() {
-                    fs::read_link(e.path()).unwrap().into_os_string().into_encoded_bytes()
-                } else { vec![] };
-                v.push((rel, m.mode(), m.uid(), m.gid(), m.nlink(), if m.is_dir() { 0 } else { m.mtime() }, content));
-                if m.is_dir() { stack.push(e.path()); }
+                let content = if m.is_file() {
+                    fs::read(e.path()).unwrap()
+                } else if m.file_type().is_symlink() {
+                    fs::read_link(e.path())
+                        .unwrap()
+                        .into_os_string()
+                        .into_encoded_bytes()
+                } else {
+                    vec![]
+                };
+                v.push((
+                    rel,
+                    m.mode(),
+                    m.uid(),
+                    m.gid(),
+                    m.nlink(),
+                    if m.is_dir() { 0 } else { m.mtime() },
+                    content,
+                ));
+                if m.is_dir() {
+                    stack.push(e.path());
+                }
             }
         }
         v.sort();
@@ -133,7 +183,11 @@ fn hostile(tar: Vec<u8>, opts: ExtractOptions) -> (Error, tempfile::TempDir) {
     fs::create_dir(&target).unwrap();
     fs::create_dir(&outside).unwrap();
     let err = extract_tar(Cursor::new(tar), Path::new("hostile.tar"), &target, &opts).unwrap_err();
-    assert_eq!(fs::read_dir(&outside).unwrap().count(), 0, "nothing outside: {err}");
+    assert_eq!(
+        fs::read_dir(&outside).unwrap().count(),
+        0,
+        "nothing outside: {err}"
+    );
     assert!(!dir.path().join("evil").exists());
     (err, dir)
 }
@@ -147,10 +201,13 @@ fn refusal(e: &Error) -> Refusal {
 
 #[test]
 fn refuses_absolute_path() {
-    let (e, d) = hostile(tar_of(|b| {
-        let p = format!("{}/outside/evil", std::env::temp_dir().display());
-        raw_entry(b, T::Regular, p.as_bytes(), b"", 0o644, b"x").unwrap();
-    }), ExtractOptions::default());
+    let (e, d) = hostile(
+        tar_of(|b| {
+            let p = format!("{}/outside/evil", std::env::temp_dir().display());
+            raw_entry(b, T::Regular, p.as_bytes(), b"", 0o644, b"x").unwrap();
+        }),
+        ExtractOptions::default(),
+    );
     assert_eq!(refusal(&e), Refusal::Absolute);
     assert!(e.to_string().contains("absolute"), "{e}");
     drop(d);
@@ -158,8 +215,15 @@ fn refuses_absolute_path() {
 
 #[test]
 fn refuses_dotdot() {
-    for p in [&b"../evil"[..], b"./a/../../evil", b"a/b/../../../outside/evil"] {
-        let (e, _d) = hostile(tar_of(|b| raw_entry(b, T::Regular, p, b"", 0o644, b"x").unwrap()), ExtractOptions::default());
+    for p in [
+        &b"../evil"[..],
+        b"./a/../../evil",
+        b"a/b/../../../outside/evil",
+    ] {
+        let (e, _d) = hostile(
+            tar_of(|b| raw_entry(b, T::Regular, p, b"", 0o644, b"x").unwrap()),
+            ExtractOptions::default(),
+        );
         assert_eq!(refusal(&e), Refusal::DotDot);
     }
 }
@@ -167,18 +231,37 @@ fn refuses_dotdot() {
 #[test]
 fn refuses_writing_through_archive_symlink() {
     // The archive plants a symlink to the outside and then writes through it.
-    let (e, d) = hostile(tar_of(|b| {
-        raw_entry(b, T::Symlink, b"link", b"../outside", 0o777, b"").unwrap();
-        raw_entry(b, T::Regular, b"link/evil", b"", 0o644, b"x").unwrap();
-    }), ExtractOptions::default());
+    let (e, d) = hostile(
+        tar_of(|b| {
+            raw_entry(b, T::Symlink, b"link", b"../outside", 0o777, b"").unwrap();
+            raw_entry(b, T::Regular, b"link/evil", b"", 0o644, b"x").unwrap();
+        }),
+        ExtractOptions::default(),
+    );
     assert_eq!(refusal(&e), Refusal::ThroughSymlink);
-    assert!(fs::symlink_metadata(d.path().join("target/link")).unwrap().file_type().is_symlink());
+    assert!(
+        fs::symlink_metadata(d.path().join("target/link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     // Also a directory entry through it, and a symlink to an absolute path.
-    let (e, _d) = hostile(tar_of(|b| {
-        let abs = d.path().join("outside");
-        raw_entry(b, T::Symlink, b"a", abs.as_os_str().as_encoded_bytes(), 0o777, b"").unwrap();
-        raw_entry(b, T::Directory, b"a/sub/", b"", 0o755, b"").unwrap();
-    }), ExtractOptions::default());
+    let (e, _d) = hostile(
+        tar_of(|b| {
+            let abs = d.path().join("outside");
+            raw_entry(
+                b,
+                T::Symlink,
+                b"a",
+                abs.as_os_str().as_encoded_bytes(),
+                0o777,
+                b"",
+            )
+            .unwrap();
+            raw_entry(b, T::Directory, b"a/sub/", b"", 0o755, b"").unwrap();
+        }),
+        ExtractOptions::default(),
+    );
     assert_eq!(refusal(&e), Refusal::ThroughSymlink);
 }
 
@@ -191,7 +274,13 @@ fn refuses_writing_through_existing_symlink() {
     fs::create_dir_all(&outside).unwrap();
     std::os::unix::fs::symlink(&outside, target.join("etc")).unwrap();
     let t = tar_of(|b| raw_entry(b, T::Regular, b"./etc/passwd", b"", 0o644, b"x").unwrap());
-    let e = extract_tar(Cursor::new(t), Path::new("t"), &target, &ExtractOptions::default()).unwrap_err();
+    let e = extract_tar(
+        Cursor::new(t),
+        Path::new("t"),
+        &target,
+        &ExtractOptions::default(),
+    )
+    .unwrap_err();
     assert_eq!(refusal(&e), Refusal::ThroughSymlink);
     assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
     // A directory entry for it replaces the symlink (unlink semantics), then files go inside.
@@ -199,7 +288,13 @@ fn refuses_writing_through_existing_symlink() {
         raw_entry(b, T::Directory, b"./etc/", b"", 0o755, b"").unwrap();
         raw_entry(b, T::Regular, b"./etc/passwd", b"", 0o644, b"x").unwrap();
     });
-    extract_tar(Cursor::new(t), Path::new("t"), &target, &ExtractOptions::default()).unwrap();
+    extract_tar(
+        Cursor::new(t),
+        Path::new("t"),
+        &target,
+        &ExtractOptions::default(),
+    )
+    .unwrap();
     assert!(fs::symlink_metadata(target.join("etc")).unwrap().is_dir());
     assert_eq!(fs::read(target.join("etc/passwd")).unwrap(), b"x");
     assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
@@ -214,11 +309,20 @@ fn leaf_symlink_is_replaced_not_followed() {
     fs::write(&victim, b"keep").unwrap();
     std::os::unix::fs::symlink(&victim, target.join("f")).unwrap();
     let t = tar_of(|b| raw_entry(b, T::Regular, b"f", b"", 0o644, b"new").unwrap());
-    extract_tar(Cursor::new(t.clone()), Path::new("t"), &target, &ExtractOptions::default()).unwrap();
+    extract_tar(
+        Cursor::new(t.clone()),
+        Path::new("t"),
+        &target,
+        &ExtractOptions::default(),
+    )
+    .unwrap();
     assert_eq!(fs::read(&victim).unwrap(), b"keep");
     assert_eq!(fs::read(target.join("f")).unwrap(), b"new");
     // Without unlink an existing entry is refused.
-    let opts = ExtractOptions { unlink: false, ..Default::default() };
+    let opts = ExtractOptions {
+        unlink: false,
+        ..Default::default()
+    };
     let e = extract_tar(Cursor::new(t), Path::new("t"), &target, &opts).unwrap_err();
     assert_eq!(refusal(&e), Refusal::Exists);
 }
@@ -234,42 +338,58 @@ fn refuses_hard_links_outside() {
         b"../../secret".to_vec(),
     ];
     for src in cases {
-        let (e, _d) = hostile(tar_of(|b| raw_entry(b, T::Link, b"h", &src, 0o644, b"").unwrap()), ExtractOptions::default());
+        let (e, _d) = hostile(
+            tar_of(|b| raw_entry(b, T::Link, b"h", &src, 0o644, b"").unwrap()),
+            ExtractOptions::default(),
+        );
         assert_eq!(refusal(&e), Refusal::LinkOutside);
     }
     // Through a symlink the archive created.
-    let (e, _d) = hostile(tar_of(|b| {
-        raw_entry(b, T::Symlink, b"up", b"..", 0o777, b"").unwrap();
-        raw_entry(b, T::Link, b"h", b"up/secret", 0o644, b"").unwrap();
-    }), ExtractOptions::default());
+    let (e, _d) = hostile(
+        tar_of(|b| {
+            raw_entry(b, T::Symlink, b"up", b"..", 0o777, b"").unwrap();
+            raw_entry(b, T::Link, b"h", b"up/secret", 0o644, b"").unwrap();
+        }),
+        ExtractOptions::default(),
+    );
     assert_eq!(refusal(&e), Refusal::LinkOutside);
     assert_eq!(fs::metadata(&secret).unwrap().nlink(), 1);
 }
 
 #[test]
 fn refuses_devices_unless_permitted() {
-    let mk = || tar_of(|b| {
-        let mut h = tar::Header::new_ustar();
-        h.set_path("null").unwrap();
-        h.set_entry_type(T::Char);
-        h.set_mode(0o666);
-        h.set_device_major(1).unwrap();
-        h.set_device_minor(3).unwrap();
-        h.set_size(0);
-        h.set_cksum();
-        b.append(&h, &b""[..]).unwrap();
-    });
+    let mk = || {
+        tar_of(|b| {
+            let mut h = tar::Header::new_ustar();
+            h.set_path("null").unwrap();
+            h.set_entry_type(T::Char);
+            h.set_mode(0o666);
+            h.set_device_major(1).unwrap();
+            h.set_device_minor(3).unwrap();
+            h.set_size(0);
+            h.set_cksum();
+            b.append(&h, &b""[..]).unwrap();
+        })
+    };
     let (e, d) = hostile(mk(), ExtractOptions::default());
     assert_eq!(refusal(&e), Refusal::Device);
     assert!(!d.path().join("target/null").exists());
     if is_root() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = ExtractOptions { allow_devices: true, ..Default::default() };
+        let opts = ExtractOptions {
+            allow_devices: true,
+            ..Default::default()
+        };
         match extract_tar(Cursor::new(mk()), Path::new("t"), dir.path(), &opts) {
             Ok(rep) => {
                 assert_eq!(rep.nodes, 1);
                 use std::os::unix::fs::FileTypeExt;
-                assert!(fs::symlink_metadata(dir.path().join("null")).unwrap().file_type().is_char_device());
+                assert!(
+                    fs::symlink_metadata(dir.path().join("null"))
+                        .unwrap()
+                        .file_type()
+                        .is_char_device()
+                );
             }
             // Containers without CAP_MKNOD.
             Err(e) => assert_eq!(e.errno(), Some(libc::EPERM), "{e}"),
@@ -280,7 +400,12 @@ fn refuses_devices_unless_permitted() {
 #[test]
 fn corrupt_and_truncated_xz_are_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let fx = fixture::write_release(dir.path(), &FixtureSpec::small(), Compression::SingleBlock { preset: 1 }).unwrap();
+    let fx = fixture::write_release(
+        dir.path(),
+        &FixtureSpec::small(),
+        Compression::SingleBlock { preset: 1 },
+    )
+    .unwrap();
     let data = fs::read(&fx.archive).unwrap();
     let cut = dir.path().join("cut.txz");
     fs::write(&cut, &data[..data.len() / 2]).unwrap();

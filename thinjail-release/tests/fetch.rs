@@ -29,7 +29,8 @@ fn serve(manifest: Vec<u8>, archive: Vec<u8>) -> Server {
         // Bounded: at most 64 connections, then the thread ends.
         for conn in l.incoming().take(64) {
             let Ok(mut s) = conn else { break };
-            s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+            s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                .unwrap();
             let mut r = BufReader::new(s.try_clone().unwrap());
             let mut line = String::new();
             r.read_line(&mut line).unwrap();
@@ -45,7 +46,9 @@ fn serve(manifest: Vec<u8>, archive: Vec<u8>) -> Server {
                 }
             }
             let mode = *m2.lock().unwrap();
-            log2.lock().unwrap().push(format!("{path} {range:?} {mode}"));
+            log2.lock()
+                .unwrap()
+                .push(format!("{path} {range:?} {mode}"));
             let body: Vec<u8> = if path.ends_with("/MANIFEST") {
                 manifest.clone()
             } else if path.ends_with("/base.txz") {
@@ -55,14 +58,19 @@ fn serve(manifest: Vec<u8>, archive: Vec<u8>) -> Server {
                 }
                 a
             } else {
-                let _ = s.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                let _ = s.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
                 continue;
             };
             let total = body.len() as u64;
             let (status, start) = match range {
                 Some(st) if mode != "norange" && path.ends_with("/base.txz") => {
                     if st >= total {
-                        let _ = write!(s, "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{total}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                        let _ = write!(
+                            s,
+                            "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{total}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        );
                         continue;
                     }
                     ("206 Partial Content", st)
@@ -70,13 +78,20 @@ fn serve(manifest: Vec<u8>, archive: Vec<u8>) -> Server {
                 _ => ("200 OK", 0),
             };
             let slice = &body[start as usize..];
-            let mut head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n", slice.len());
+            let mut head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                slice.len()
+            );
             if start > 0 {
                 head += &format!("Content-Range: bytes {start}-{}/{total}\r\n", total - 1);
             }
             head += "\r\n";
             let _ = s.write_all(head.as_bytes());
-            let send = if mode == "truncate" && path.ends_with("/base.txz") { &slice[..slice.len() / 2] } else { slice };
+            let send = if mode == "truncate" && path.ends_with("/base.txz") {
+                &slice[..slice.len() / 2]
+            } else {
+                slice
+            };
             let _ = s.write_all(send);
             let _ = s.flush();
         }
@@ -88,8 +103,16 @@ fn setup() -> (tempfile::TempDir, fixture::FixtureRelease, Server) {
     let dir = tempfile::tempdir().unwrap();
     let rel = dir.path().join("rel");
     fs::create_dir(&rel).unwrap();
-    let fx = fixture::write_release(&rel, &FixtureSpec::small(), Compression::SingleBlock { preset: 0 }).unwrap();
-    let srv = serve(fs::read(&fx.manifest).unwrap(), fs::read(&fx.archive).unwrap());
+    let fx = fixture::write_release(
+        &rel,
+        &FixtureSpec::small(),
+        Compression::SingleBlock { preset: 0 },
+    )
+    .unwrap();
+    let srv = serve(
+        fs::read(&fx.manifest).unwrap(),
+        fs::read(&fx.archive).unwrap(),
+    );
     (dir, fx, srv)
 }
 
@@ -107,30 +130,47 @@ fn download_verify_resume_and_refuse() {
 
     // Truncated: refused, nothing at dest, partial kept.
     *srv.mode.lock().unwrap() = "truncate";
-    let e = f.fetch_release(&srv.url, &r, &Arch::AMD64, "base.txz", &dest).unwrap_err();
-    assert!(matches!(e, Error::Truncated { .. } | Error::Download { .. }), "{e}");
+    let e = f
+        .fetch_release(&srv.url, &r, &Arch::AMD64, "base.txz", &dest)
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Truncated { .. } | Error::Download { .. }),
+        "{e}"
+    );
     nothing_at(&dest);
     let have = fs::metadata(&part).unwrap().len();
     assert!(have > 0 && have < fx.compressed_bytes);
 
     // Resume with Range completes it.
     *srv.mode.lock().unwrap() = "full";
-    let rep = f.fetch_release(&srv.url, &r, &Arch::AMD64, "base.txz", &dest).unwrap();
+    let rep = f
+        .fetch_release(&srv.url, &r, &Arch::AMD64, "base.txz", &dest)
+        .unwrap();
     assert_eq!(rep.resumed_from, have);
     assert_eq!(rep.downloaded, fx.compressed_bytes - have);
     assert_eq!(rep.sha256, fx.sha256);
     assert_eq!(sha256_file(&dest).unwrap(), fx.sha256);
     assert!(!part.exists());
-    assert!(srv.log.lock().unwrap().iter().any(|l| l.contains(&format!("Some({have})"))));
+    assert!(
+        srv.log
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains(&format!("Some({have})")))
+    );
 
     // Present already: nothing downloaded.
-    let rep = f.fetch_release(&srv.url, &r, &Arch::AMD64, "base.txz", &dest).unwrap();
+    let rep = f
+        .fetch_release(&srv.url, &r, &Arch::AMD64, "base.txz", &dest)
+        .unwrap();
     assert!(rep.already_present);
 
     // MANIFEST mismatch (served file corrupted): refused, nothing left anywhere.
     fs::remove_file(&dest).unwrap();
     *srv.mode.lock().unwrap() = "corrupt";
-    let e = f.fetch_release(&srv.url, &r, &Arch::AMD64, "base.txz", &dest).unwrap_err();
+    let e = f
+        .fetch_release(&srv.url, &r, &Arch::AMD64, "base.txz", &dest)
+        .unwrap_err();
     assert!(matches!(e, Error::ChecksumMismatch { .. }), "{e}");
     nothing_at(&dest);
     assert!(!part.exists());
@@ -138,7 +178,9 @@ fn download_verify_resume_and_refuse() {
     // A server that ignores Range: start over from 0, still correct.
     fs::write(&part, b"garbage that is not the archive").unwrap();
     *srv.mode.lock().unwrap() = "norange";
-    let rep = f.fetch_release(&srv.url, &r, &Arch::AMD64, "base.txz", &dest).unwrap();
+    let rep = f
+        .fetch_release(&srv.url, &r, &Arch::AMD64, "base.txz", &dest)
+        .unwrap();
     assert_eq!(rep.resumed_from, 0);
     assert_eq!(sha256_file(&dest).unwrap(), fx.sha256);
 
@@ -146,14 +188,26 @@ fn download_verify_resume_and_refuse() {
     fs::remove_file(&dest).unwrap();
     fs::write(&part, vec![0u8; fx.compressed_bytes as usize]).unwrap();
     *srv.mode.lock().unwrap() = "full";
-    f.fetch_release(&srv.url, &r, &Arch::AMD64, "base.txz", &dest).unwrap();
+    f.fetch_release(&srv.url, &r, &Arch::AMD64, "base.txz", &dest)
+        .unwrap();
     assert_eq!(sha256_file(&dest).unwrap(), fx.sha256);
 
     // 404 is an error naming the URL.
-    let e = f.fetch_release(&srv.url, &r, &Arch::AMD64, "nope.txz", &dest).unwrap_err();
+    let e = f
+        .fetch_release(&srv.url, &r, &Arch::AMD64, "nope.txz", &dest)
+        .unwrap_err();
     assert!(matches!(e, Error::NotInManifest { .. }), "{e}");
-    let e = f.fetch_verified(&format!("{}/missing", srv.url), &dir.path().join("m"), &fx.sha256).unwrap_err();
-    assert!(e.to_string().contains("/missing") && e.to_string().contains("404"), "{e}");
+    let e = f
+        .fetch_verified(
+            &format!("{}/missing", srv.url),
+            &dir.path().join("m"),
+            &fx.sha256,
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("/missing") && e.to_string().contains("404"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -164,7 +218,11 @@ fn offline_local_archive() {
     assert_eq!(rep.sha256, fx.sha256);
     assert_eq!(sha256_file(&dest).unwrap(), fx.sha256);
     // Same file: verified in place.
-    assert!(use_local(&dest, Some(&fx.manifest), "base.txz", &dest).unwrap().already_present);
+    assert!(
+        use_local(&dest, Some(&fx.manifest), "base.txz", &dest)
+            .unwrap()
+            .already_present
+    );
     // Mismatch against the MANIFEST: refused, nothing installed.
     let bad = dir.path().join("bad.txz");
     let mut data = fs::read(&fx.archive).unwrap();

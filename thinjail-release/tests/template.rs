@@ -13,17 +13,30 @@ fn pipeline_plain_directories() {
         skeleton: work.path().join("templates/14.2-RELEASE-skeleton"),
     };
     let split = common::pipeline(work.path(), &layout);
-    let moved: Vec<_> = split.iter().filter_map(|c| match c { Change::Moved { copied, .. } => Some(*copied), _ => None }).collect();
+    let moved: Vec<_> = split
+        .iter()
+        .filter_map(|c| match c {
+            Change::Moved { copied, .. } => Some(*copied),
+            _ => None,
+        })
+        .collect();
     // etc, tmp, var, root, home are in base.txz; usr/local is created empty.
     assert_eq!(moved.len(), 5);
     assert!(moved.iter().all(|c| !c), "same filesystem: renamed");
-    assert!(split.iter().any(|c| matches!(c, Change::CreatedDir(p) if p.ends_with("usr/local"))));
+    assert!(
+        split
+            .iter()
+            .any(|c| matches!(c, Change::CreatedDir(p) if p.ends_with("usr/local")))
+    );
 }
 
 #[test]
 fn split_resumes_after_interrupted_copy() {
     let work = tempfile::tempdir().unwrap();
-    let layout = TemplateLayout { base: work.path().join("b"), skeleton: work.path().join("s") };
+    let layout = TemplateLayout {
+        base: work.path().join("b"),
+        skeleton: work.path().join("s"),
+    };
     fs::create_dir_all(layout.base.join("etc")).unwrap();
     fs::write(layout.base.join("etc/rc.conf"), b"x").unwrap();
     // A finished copy whose source was not yet deleted, and a stale partial of var.
@@ -42,7 +55,10 @@ fn split_resumes_after_interrupted_copy() {
 #[test]
 fn split_refuses_foreign_things() {
     let work = tempfile::tempdir().unwrap();
-    let layout = TemplateLayout { base: work.path().join("b"), skeleton: work.path().join("s") };
+    let layout = TemplateLayout {
+        base: work.path().join("b"),
+        skeleton: work.path().join("s"),
+    };
     fs::create_dir_all(&layout.base).unwrap();
     std::os::unix::fs::symlink("/etc", layout.base.join("etc")).unwrap();
     let e = template::split_skeleton(&layout).unwrap_err();
@@ -61,7 +77,11 @@ fn resolver_follows_jail_rules() {
     std::os::unix::fs::symlink("/etc", r.join("abs")).unwrap();
     std::os::unix::fs::symlink("../../../../etc", r.join("up")).unwrap();
     for p in ["/etc", "/abs", "/up"] {
-        assert_eq!(common::resolve_in(r, p.as_ref()).unwrap(), r.join("skeleton/etc"), "{p}");
+        assert_eq!(
+            common::resolve_in(r, p.as_ref()).unwrap(),
+            r.join("skeleton/etc"),
+            "{p}"
+        );
     }
     std::os::unix::fs::symlink("loop", r.join("loop")).unwrap();
     assert!(common::resolve_in(r, "/loop/x".as_ref()).is_none());

@@ -78,7 +78,12 @@ pub fn symlinks(root: &Path) -> Vec<PathBuf> {
 }
 
 fn cp_a(src: &Path, dst: &Path) {
-    let st = std::process::Command::new("cp").arg("-a").arg(src).arg(dst).status().unwrap();
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(src)
+        .arg(dst)
+        .status()
+        .unwrap();
     assert!(st.success(), "cp -a {} {}", src.display(), dst.display());
 }
 
@@ -88,11 +93,16 @@ fn cp_a(src: &Path, dst: &Path) {
 pub fn every_link_resolves(layout: &TemplateLayout, reference: &Path, view: &Path) {
     cp_a(&layout.base, view);
     let mnt = view.join(template::SKELETON_MOUNT);
-    assert_eq!(fs::read_dir(&mnt).unwrap().count(), 0, "mount point is empty in base");
+    assert_eq!(
+        fs::read_dir(&mnt).unwrap().count(),
+        0,
+        "mount point is empty in base"
+    );
     fs::remove_dir(&mnt).unwrap();
     cp_a(&layout.skeleton, &mnt);
     for rel in RELOCATED {
-        let got = resolve_in(view, &Path::new("/").join(rel)).unwrap_or_else(|| panic!("/{rel} does not resolve"));
+        let got = resolve_in(view, &Path::new("/").join(rel))
+            .unwrap_or_else(|| panic!("/{rel} does not resolve"));
         assert_eq!(got, mnt.join(rel), "/{rel}");
         assert!(fs::symlink_metadata(&got).unwrap().is_dir());
         // And the host's own view of base does not reach the template's skeleton.
@@ -104,12 +114,23 @@ pub fn every_link_resolves(layout: &TemplateLayout, reference: &Path, view: &Pat
     let mut checked = 0;
     for l in &links {
         let jail_path = Path::new("/").join(l);
-        let Some(want) = resolve_in(reference, &jail_path).filter(|p| p.exists()) else { continue };
-        let got = resolve_in(view, &jail_path).unwrap_or_else(|| panic!("{} no longer resolves", l.display()));
-        let (wm, gm) = (fs::metadata(&want).unwrap(), fs::metadata(&got).unwrap_or_else(|_| panic!("{} dangles", l.display())));
+        let Some(want) = resolve_in(reference, &jail_path).filter(|p| p.exists()) else {
+            continue;
+        };
+        let got = resolve_in(view, &jail_path)
+            .unwrap_or_else(|| panic!("{} no longer resolves", l.display()));
+        let (wm, gm) = (
+            fs::metadata(&want).unwrap(),
+            fs::metadata(&got).unwrap_or_else(|_| panic!("{} dangles", l.display())),
+        );
         assert_eq!(wm.is_dir(), gm.is_dir(), "{}", l.display());
         if wm.is_file() {
-            assert_eq!(fs::read(&want).unwrap(), fs::read(&got).unwrap(), "{}", l.display());
+            assert_eq!(
+                fs::read(&want).unwrap(),
+                fs::read(&got).unwrap(),
+                "{}",
+                l.display()
+            );
         }
         checked += 1;
     }
@@ -133,7 +154,16 @@ pub fn pipeline(work: &Path, layout: &TemplateLayout) -> Vec<Change> {
     let media = work.join("media");
     fs::create_dir_all(&rel).unwrap();
     fs::create_dir_all(&media).unwrap();
-    let fx = fixture::write_release(&rel, &FixtureSpec::small(), Compression::MultiBlock { preset: 0, threads: 2, block_size: 512 << 10 }).unwrap();
+    let fx = fixture::write_release(
+        &rel,
+        &FixtureSpec::small(),
+        Compression::MultiBlock {
+            preset: 0,
+            threads: 2,
+            block_size: 512 << 10,
+        },
+    )
+    .unwrap();
     let archive = media.join("14.2-RELEASE-base.txz");
     use_local(&fx.archive, Some(&fx.manifest), "base.txz", &archive).unwrap();
 
@@ -143,7 +173,11 @@ pub fn pipeline(work: &Path, layout: &TemplateLayout) -> Vec<Change> {
     fs::create_dir_all(host.join("usr/share/zoneinfo/Europe")).unwrap();
     fs::write(host.join("etc/resolv.conf"), b"nameserver 192.0.2.53\n").unwrap();
     fs::write(host.join("usr/share/zoneinfo/Europe/Berlin"), b"TZif2 fake").unwrap();
-    std::os::unix::fs::symlink("../usr/share/zoneinfo/Europe/Berlin", host.join("etc/localtime")).unwrap();
+    std::os::unix::fs::symlink(
+        "../usr/share/zoneinfo/Europe/Berlin",
+        host.join("etc/localtime"),
+    )
+    .unwrap();
 
     let mut all = Vec::new();
     all.extend(template::create_dirs(&layout.base).unwrap());
@@ -153,14 +187,35 @@ pub fn pipeline(work: &Path, layout: &TemplateLayout) -> Vec<Change> {
     let ch = template::copy_host_files(&host, layout).unwrap();
     assert_eq!(ch.len(), 2);
     all.extend(ch);
-    assert_eq!(fs::read(layout.base.join("etc/localtime")).unwrap(), b"TZif2 fake");
-    assert!(template::copy_host_files(&host, layout).unwrap().is_empty(), "idempotent");
+    assert_eq!(
+        fs::read(layout.base.join("etc/localtime")).unwrap(),
+        b"TZif2 fake"
+    );
+    assert!(
+        template::copy_host_files(&host, layout).unwrap().is_empty(),
+        "idempotent"
+    );
 
     // freebsd-update before the split: the template's real paths.
     let wd = work.join("fu-work");
-    let fu = FreebsdUpdate::for_template(layout, wd.clone(), "14.2-RELEASE".parse().unwrap()).unwrap();
-    let args: Vec<String> = fu.args().iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    assert_eq!(args[args.len() - 6..], ["-b".to_string(), layout.base.display().to_string(), "-d".into(), wd.display().to_string(), "fetch".into(), "install".into()]);
+    let fu =
+        FreebsdUpdate::for_template(layout, wd.clone(), "14.2-RELEASE".parse().unwrap()).unwrap();
+    let args: Vec<String> = fu
+        .args()
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        args[args.len() - 6..],
+        [
+            "-b".to_string(),
+            layout.base.display().to_string(),
+            "-d".into(),
+            wd.display().to_string(),
+            "fetch".into(),
+            "install".into()
+        ]
+    );
 
     let split = template::split_skeleton(layout).unwrap();
     all.extend(split.clone());
@@ -171,21 +226,59 @@ pub fn pipeline(work: &Path, layout: &TemplateLayout) -> Vec<Change> {
     // Layout checks.
     for rel in RELOCATED {
         let l = layout.base.join(rel);
-        assert_eq!(fs::read_link(&l).unwrap(), template::link_target(rel), "{rel}");
-        assert!(fs::symlink_metadata(layout.skeleton.join(rel)).unwrap().is_dir(), "{rel}");
+        assert_eq!(
+            fs::read_link(&l).unwrap(),
+            template::link_target(rel),
+            "{rel}"
+        );
+        assert!(
+            fs::symlink_metadata(layout.skeleton.join(rel))
+                .unwrap()
+                .is_dir(),
+            "{rel}"
+        );
     }
-    assert_eq!(fs::read(layout.skeleton.join("etc/motd.template")).unwrap(), known::MOTD);
-    assert_eq!(fs::read(layout.skeleton.join("etc/resolv.conf")).unwrap(), b"nameserver 192.0.2.53\n");
-    assert_eq!(fs::metadata(layout.skeleton.join("var/empty")).unwrap().mode() & 0o7777, 0o555);
-    assert_eq!(fs::metadata(layout.skeleton.join("tmp")).unwrap().mode() & 0o7777, 0o1777);
-    assert_eq!(fs::metadata(layout.skeleton.join("var/empty")).unwrap().mtime(), 1_733_011_200);
-    assert_eq!(fs::metadata(layout.skeleton.join("etc/passwd")).unwrap().mtime(), 1_733_011_200);
+    assert_eq!(
+        fs::read(layout.skeleton.join("etc/motd.template")).unwrap(),
+        known::MOTD
+    );
+    assert_eq!(
+        fs::read(layout.skeleton.join("etc/resolv.conf")).unwrap(),
+        b"nameserver 192.0.2.53\n"
+    );
+    assert_eq!(
+        fs::metadata(layout.skeleton.join("var/empty"))
+            .unwrap()
+            .mode()
+            & 0o7777,
+        0o555
+    );
+    assert_eq!(
+        fs::metadata(layout.skeleton.join("tmp")).unwrap().mode() & 0o7777,
+        0o1777
+    );
+    assert_eq!(
+        fs::metadata(layout.skeleton.join("var/empty"))
+            .unwrap()
+            .mtime(),
+        1_733_011_200
+    );
+    assert_eq!(
+        fs::metadata(layout.skeleton.join("etc/passwd"))
+            .unwrap()
+            .mtime(),
+        1_733_011_200
+    );
     for dir in [&layout.base, &layout.skeleton] {
         for e in fs::read_dir(dir).unwrap() {
             let n = e.unwrap().file_name().to_string_lossy().into_owned();
-            assert!(!n.contains("bak") && !n.contains("partial"), "stray {n} in {}", dir.display());
+            assert!(
+                !n.contains("bak") && !n.contains("partial"),
+                "stray {n} in {}",
+                dir.display()
+            );
         }
-        for e in fs::read_dir(dir.join(if dir == &layout.base { "usr" } else { "usr" })).unwrap() {
+        for e in fs::read_dir(dir.join("usr")).unwrap() {
             let n = e.unwrap().file_name().to_string_lossy().into_owned();
             assert!(!n.contains("bak") && !n.contains("partial"), "stray {n}");
         }
@@ -193,18 +286,26 @@ pub fn pipeline(work: &Path, layout: &TemplateLayout) -> Vec<Change> {
 
     // Idempotent: everything again changes nothing.
     assert!(template::create_dirs(&layout.base).unwrap().is_empty());
-    assert!(template::extract_base(&archive, layout, &ExtractOptions::default()).unwrap().0.is_empty());
+    assert!(
+        template::extract_base(&archive, layout, &ExtractOptions::default())
+            .unwrap()
+            .0
+            .is_empty()
+    );
     assert!(template::split_skeleton(layout).unwrap().is_empty());
     // Host files after the split go to the skeleton's etc.
     fs::write(host.join("etc/resolv.conf"), b"nameserver 192.0.2.54\n").unwrap();
     let ch = template::copy_host_files(&host, layout).unwrap();
-    assert!(matches!(&ch[..], [Change::WroteFile { path, previous: Some(_) }] if path == &layout.skeleton.join("etc/resolv.conf")));
+    assert!(
+        matches!(&ch[..], [Change::WroteFile { path, previous: Some(_) }] if path == &layout.skeleton.join("etc/resolv.conf"))
+    );
     all.extend(ch);
 
     // Every link resolves from inside a jail.
     let reference = work.join("reference");
     fs::create_dir(&reference).unwrap();
-    thinjail_release::extract::extract_txz(&archive, &reference, &ExtractOptions::default()).unwrap();
+    thinjail_release::extract::extract_txz(&archive, &reference, &ExtractOptions::default())
+        .unwrap();
     every_link_resolves(layout, &reference, &work.join("jailview"));
 
     // Undo everything: base and the skeleton's content are gone.
@@ -214,7 +315,10 @@ pub fn pipeline(work: &Path, layout: &TemplateLayout) -> Vec<Change> {
         "base removed or emptied by undo"
     );
     for rel in RELOCATED {
-        assert!(!layout.skeleton.join(rel).exists(), "{rel} left in skeleton");
+        assert!(
+            !layout.skeleton.join(rel).exists(),
+            "{rel} left in skeleton"
+        );
     }
     split
 }
