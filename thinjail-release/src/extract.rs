@@ -18,8 +18,9 @@
 //!   with `chflagsat(2)`; on other systems they are **not applied**, only listed in
 //!   [`ExtractReport::flags`] with [`ExtractReport::flags_applied`] = false.
 //! - **Speed.** xz decodes on its own thread(s) ([`crate::DecodeMode`]), parent directory fds are
-//!   cached along the current path, and `chown`/`chmod` are skipped when they would not change
-//!   anything (owner equal to ours; mode already produced by `open(…, mode)` under the umask).
+//!   cached along the current path, and `fchmod` is skipped when `open(…, mode)` under the
+//!   process umask already produced the mode (Linux, where the umask is readable). `fchown` is
+//!   always done when owners are set: on FreeBSD a new file takes its directory's group.
 
 use crate::error::Refusal;
 use crate::flags::{FLAGS_SUPPORTED, FileFlags};
@@ -117,14 +118,12 @@ pub fn extract_tar<R: Read>(
             io::Error::from_raw_os_error(libc::ENOTDIR),
         ));
     }
-    let (euid, egid) = sys::euid_egid();
+    let (euid, _) = sys::euid_egid();
     let mut x = Extractor {
         root: OwnedFd::from(root),
         target: target.to_path_buf(),
         opts: *opts,
         owners: opts.owners.unwrap_or(euid == 0),
-        euid,
-        egid,
         umask: sys::current_umask(),
         stack: Vec::new(),
         dir_fixups: Vec::new(),
@@ -164,8 +163,6 @@ struct Extractor {
     target: PathBuf,
     opts: ExtractOptions,
     owners: bool,
-    euid: u32,
-    egid: u32,
     umask: Option<u32>,
     /// Open directory fds along the current parent path: stack[i] is comps[..=i].
     stack: Vec<(CString, OwnedFd)>,
@@ -520,7 +517,7 @@ impl Extractor {
         self.buf = buf;
         self.report.bytes += res?;
         let fd = file.as_fd();
-        if self.owners && (uid, gid) != (self.euid, self.egid) {
+        if self.owners {
             sys::fchown(fd, uid, gid).map_err(|e| self.ioerr("fchown", comps, e))?;
         }
         // chown clears setuid/setgid, so chmod comes after it.
@@ -554,7 +551,7 @@ impl Extractor {
             }
             Err(e) => return Err(self.ioerr("symlinkat", comps, e)),
         }
-        let owners = self.owners && (uid, gid) != (self.euid, self.egid);
+        let owners = self.owners;
         let dir = self.parent(parent, raw)?;
         let r1 = if owners {
             sys::lchown_at(dir, name, uid, gid)
@@ -635,7 +632,7 @@ impl Extractor {
             }
             Err(e) => return Err(self.ioerr("mknodat", comps, e)),
         }
-        let owners = self.owners && (uid, gid) != (self.euid, self.egid);
+        let owners = self.owners;
         let dir = self.parent(parent, raw)?;
         let r1 = if owners {
             sys::lchown_at(dir, name, uid, gid)
@@ -672,7 +669,7 @@ impl Extractor {
                     .map_err(|e| self.classify_open(dir, &f.comps, raw, e))?
             };
             let fd = fd.as_fd();
-            if self.owners && (f.uid, f.gid) != (self.euid, self.egid) {
+            if self.owners {
                 sys::fchown(fd, f.uid, f.gid).map_err(|e| self.ioerr("fchown", &f.comps, e))?;
             }
             sys::fchmod(fd, f.mode as libc::mode_t)
