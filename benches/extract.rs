@@ -14,6 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use thinjail_release::extract::{ExtractOptions, extract_txz};
 use thinjail_release::fixture::{self, Compression, FixtureSpec};
+use thinjail_release::{DecodeMode, XzChunkReader};
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -36,17 +37,55 @@ fn fresh(dir: &Path) {
     std::fs::create_dir_all(dir).expect("create extraction dir");
 }
 
-fn time_cmd(cmd: &mut Command) -> Duration {
-    let t = Instant::now();
-    let st = cmd.stdout(Stdio::null()).status().expect("spawn");
-    let d = t.elapsed();
-    assert!(st.success(), "{cmd:?} failed");
-    d
+/// (own CPU seconds incl. all threads, CPU seconds of waited-for children) from
+/// `/proc/self/stat` (Linux; `None` elsewhere). Clock ticks are 100 Hz on Linux.
+fn cpu() -> Option<(f64, f64)> {
+    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<f64> = rest
+        .split(' ')
+        .skip(11)
+        .take(4)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    (f.len() == 4).then(|| ((f[0] + f[1]) / 100.0, (f[2] + f[3]) / 100.0))
 }
 
-fn stats(v: &mut [Duration]) -> (f64, f64) {
-    v.sort();
-    (v[0].as_secs_f64(), v[v.len() / 2].as_secs_f64())
+/// Wall time and CPU time of one run.
+#[derive(Clone, Copy)]
+struct Run {
+    wall: Duration,
+    cpu: Option<f64>,
+}
+
+fn time_cmd(cmd: &mut Command) -> Run {
+    let c0 = cpu();
+    let t = Instant::now();
+    let st = cmd.stdout(Stdio::null()).status().expect("spawn");
+    let wall = t.elapsed();
+    assert!(st.success(), "{cmd:?} failed");
+    let cpu = c0.zip(cpu()).map(|(a, b)| b.1 - a.1);
+    Run { wall, cpu }
+}
+
+/// (min wall, median wall, median CPU) in seconds.
+fn stats(v: &[Run]) -> (f64, f64, Option<f64>) {
+    let mut w: Vec<f64> = v.iter().map(|r| r.wall.as_secs_f64()).collect();
+    w.sort_by(f64::total_cmp);
+    let mut c: Vec<f64> = v.iter().filter_map(|r| r.cpu).collect();
+    c.sort_by(f64::total_cmp);
+    (
+        w[0],
+        w[w.len() / 2],
+        (c.len() == v.len()).then(|| c[c.len() / 2]),
+    )
+}
+
+fn line(name: &str, (min, med, cpu): (f64, f64, Option<f64>)) {
+    let cpu = cpu
+        .map(|c| format!("  cpu(median) {c:7.2}s"))
+        .unwrap_or_default();
+    println!("  {name:<24} min {min:7.3}s  median {med:7.3}s{cpu}");
 }
 
 fn main() {
@@ -80,11 +119,11 @@ fn main() {
     let cases = [
         ("single-block (xz -T1)", Compression::SingleBlock { preset }),
         (
-            "multi-block (xz -T2, 16 MiB blocks)",
+            "multi-block (xz -T2, 16 MiB blocks; 2 MiB in --test)",
             Compression::MultiBlock {
                 preset,
                 threads: 2,
-                block_size: 16 << 20,
+                block_size: if quick { 2 << 20 } else { 16 << 20 },
             },
         ),
     ];
@@ -110,12 +149,27 @@ fn main() {
             t.elapsed().as_secs_f64()
         );
         let out: PathBuf = work.path().join("out");
-        let (mut ours, mut bsd, mut floor) = (vec![], vec![], vec![]);
+        let (mut ours, mut bsd, mut floor, mut dec) = (vec![], vec![], vec![], vec![]);
         for _ in 0..runs {
             fresh(&out);
+            let c0 = cpu();
             let t = Instant::now();
             let rep = extract_txz(&fx.archive, &out, &ExtractOptions::default()).expect("extract");
-            ours.push(t.elapsed());
+            let wall = t.elapsed();
+            let c0 = cpu();
+            let t = Instant::now();
+            let f = std::fs::File::open(&fx.archive).expect("open");
+            let mut r = XzChunkReader::spawn(f, DecodeMode::Parallel).expect("decoder");
+            std::io::copy(&mut r, &mut std::io::sink()).expect("decode");
+            drop(r);
+            dec.push(Run {
+                wall: t.elapsed(),
+                cpu: c0.zip(cpu()).map(|(a, b)| b.0 - a.0),
+            });
+            ours.push(Run {
+                wall,
+                cpu: c0.zip(cpu()).map(|(a, b)| b.0 - a.0),
+            });
             assert_eq!(rep.bytes, fx.data_bytes);
             if peers {
                 fresh(&out);
@@ -138,20 +192,34 @@ fn main() {
             }
         }
         fresh(&out);
-        let (omin, omed) = stats(&mut ours);
-        println!("  thinjail            min {omin:7.3}s  median {omed:7.3}s");
+        let o = stats(&ours);
+        line("thinjail", o);
+        let d = stats(&dec);
+        line("liblzma decode only", d);
+        println!(
+            "  thinjail / its own decode-only floor: {:.2}x (min) {:.2}x (median)",
+            o.0 / d.0,
+            o.1 / d.1
+        );
         if peers {
-            let (bmin, bmed) = stats(&mut bsd);
-            let (fmin, fmed) = stats(&mut floor);
-            println!("  bsdtar -xpf --unlink min {bmin:7.3}s  median {bmed:7.3}s");
-            println!("  xz -dc -T0 >/dev/null min {fmin:7.3}s  median {fmed:7.3}s");
+            let b = stats(&bsd);
+            let f = stats(&floor);
+            line("bsdtar -xpf --unlink", b);
+            line("xz -dc -T0 >/dev/null", f);
             println!(
                 "  speedup vs bsdtar: {:.2}x (min) {:.2}x (median); thinjail / floor: {:.2}x (min) {:.2}x (median)",
-                bmin / omin,
-                bmed / omed,
-                omin / fmin,
-                omed / fmed
+                b.0 / o.0,
+                b.1 / o.1,
+                o.0 / f.0,
+                o.1 / f.1
             );
+            if let (Some(oc), Some(bc), Some(fc)) = (o.2, b.2, f.2) {
+                println!(
+                    "  CPU seconds: bsdtar / thinjail {:.2}x, thinjail / floor {:.2}x",
+                    bc / oc,
+                    oc / fc
+                );
+            }
         }
     }
 }

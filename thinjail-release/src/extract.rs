@@ -665,8 +665,19 @@ impl Extractor {
                     .as_ref()
                     .map(|p| p.as_fd())
                     .unwrap_or(self.root.as_fd());
-                sys::open_dir_at(dir, f.comps.last().expect("non-empty"))
-                    .map_err(|e| self.classify_open(dir, &f.comps, raw, e))?
+                match sys::open_dir_at(dir, f.comps.last().expect("non-empty")) {
+                    Ok(fd) => fd,
+                    // A later entry replaced the directory with a non-directory: nothing to fix.
+                    Err(e)
+                        if matches!(
+                            e.raw_os_error(),
+                            Some(libc::ELOOP | libc::EMLINK | libc::ENOTDIR | libc::ENOENT)
+                        ) =>
+                    {
+                        continue;
+                    }
+                    Err(e) => return Err(self.ioerr("openat", &f.comps, e)),
+                }
             };
             let fd = fd.as_fd();
             if self.owners {

@@ -422,3 +422,15 @@ fn corrupt_and_truncated_xz_are_errors() {
     fs::write(&cut, &bad).unwrap();
     assert!(extract_txz(&cut, &out, &ExtractOptions::default()).is_err());
 }
+
+#[test]
+fn directory_replaced_by_later_symlink() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tar_of(|b| {
+        raw_entry(b, T::Directory, b"a/", b"", 0o700, b"").unwrap();
+        raw_entry(b, T::Symlink, b"a", b"elsewhere", 0o777, b"").unwrap();
+    });
+    let rep = extract_tar(Cursor::new(t), Path::new("t"), dir.path(), &ExtractOptions::default()).unwrap();
+    assert_eq!((rep.dirs, rep.symlinks), (1, 1));
+    assert_eq!(fs::read_link(dir.path().join("a")).unwrap(), Path::new("elsewhere"));
+}
