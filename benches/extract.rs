@@ -156,6 +156,10 @@ fn main() {
             let t = Instant::now();
             let rep = extract_txz(&fx.archive, &out, &ExtractOptions::default()).expect("extract");
             let wall = t.elapsed();
+            ours.push(Run {
+                wall,
+                cpu: c0.zip(cpu()).map(|(a, b)| b.0 - a.0),
+            });
             let c0 = cpu();
             let t = Instant::now();
             let f = std::fs::File::open(&fx.archive).expect("open");
@@ -164,10 +168,6 @@ fn main() {
             drop(r);
             dec.push(Run {
                 wall: t.elapsed(),
-                cpu: c0.zip(cpu()).map(|(a, b)| b.0 - a.0),
-            });
-            ours.push(Run {
-                wall,
                 cpu: c0.zip(cpu()).map(|(a, b)| b.0 - a.0),
             });
             assert_eq!(rep.bytes, fx.data_bytes);
