@@ -725,3 +725,28 @@ mod tests {
         assert_eq!(split_path(b"a/..b/c").unwrap().len(), 3);
     }
 }
+
+#[cfg(test)]
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the bytes, an accepted path is only plain, non-empty components.
+        #[test]
+        fn split_path_only_yields_plain_components(raw in proptest::collection::vec(
+            prop_oneof![Just(b'/'), Just(b'.'), Just(b'a'), Just(0u8), any::<u8>()], 0..24)) {
+            match split_path(&raw) {
+                Ok(comps) => {
+                    prop_assert!(raw.first() != Some(&b'/'));
+                    for c in comps {
+                        let b = c.as_bytes();
+                        prop_assert!(!b.is_empty() && b != b"." && b != b"..");
+                        prop_assert!(!b.contains(&b'/'));
+                    }
+                }
+                Err(r) => prop_assert!(matches!(r, Refusal::Absolute | Refusal::DotDot | Refusal::InvalidPath)),
+            }
+        }
+    }
+}

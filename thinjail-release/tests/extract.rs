@@ -430,7 +430,35 @@ fn directory_replaced_by_later_symlink() {
         raw_entry(b, T::Directory, b"a/", b"", 0o700, b"").unwrap();
         raw_entry(b, T::Symlink, b"a", b"elsewhere", 0o777, b"").unwrap();
     });
-    let rep = extract_tar(Cursor::new(t), Path::new("t"), dir.path(), &ExtractOptions::default()).unwrap();
+    let rep = extract_tar(
+        Cursor::new(t),
+        Path::new("t"),
+        dir.path(),
+        &ExtractOptions::default(),
+    )
+    .unwrap();
     assert_eq!((rep.dirs, rep.symlinks), (1, 1));
-    assert_eq!(fs::read_link(dir.path().join("a")).unwrap(), Path::new("elsewhere"));
+    assert_eq!(
+        fs::read_link(dir.path().join("a")).unwrap(),
+        Path::new("elsewhere")
+    );
+}
+
+#[test]
+fn file_entry_over_hard_link_does_not_write_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = tar_of(|b| {
+        raw_entry(b, T::Regular, b"etc/passwd", b"", 0o644, b"root").unwrap();
+        raw_entry(b, T::Link, b"h", b"etc/passwd", 0o644, b"").unwrap();
+        raw_entry(b, T::Regular, b"h", b"", 0o644, b"evil").unwrap();
+    });
+    extract_tar(
+        Cursor::new(t),
+        Path::new("t"),
+        dir.path(),
+        &ExtractOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(fs::read(dir.path().join("etc/passwd")).unwrap(), b"root");
+    assert_eq!(fs::read(dir.path().join("h")).unwrap(), b"evil");
 }
