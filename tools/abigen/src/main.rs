@@ -37,6 +37,11 @@ fn sources() -> Vec<Source> {
             facts: freebsd_zfs::abi::facts(),
         },
         Source {
+            krate: "thinjail-release",
+            headers: thinjail_release::abi::HEADERS,
+            facts: thinjail_release::abi::facts(),
+        },
+        Source {
             krate: "thinjail-core",
             headers: thinjail_core::abi::HEADERS,
             facts: thinjail_core::abi::facts(),
