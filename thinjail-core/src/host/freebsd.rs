@@ -735,7 +735,8 @@ mod sys {
             let obj = || Object::Jail(spec.name.clone());
             let mut b = JailParams::builder()
                 .name(spec.name.clone())
-                .path(spec.path.clone())
+                // Unverified: the kernel reports a missing or non-directory path (ENOENT/ENOTDIR).
+                .path_unverified(spec.path.clone())
                 .persist(true);
             if let Some(h) = &spec.hostname {
                 b = b.hostname(h.clone());
