@@ -175,7 +175,7 @@ mod sys {
     use std::path::{Path, PathBuf};
     use std::process::{Command, Stdio};
 
-    use freebsd_jail::{JailCommandExt, JailParams, JailSys, Value, Vnet};
+    use freebsd_jail::{Allow, JailCommandExt, JailParams, JailSys, Value, Vnet};
     use freebsd_netif::jailops::{JailOp, JailOps};
     use freebsd_netif::route::{RouteAction, RouteAddr, RouteMessage};
     use freebsd_netif::wire::{IFF_LOOPBACK, RTF_STATIC, RTF_UP, SockaddrIn};
@@ -762,9 +762,18 @@ mod sys {
                 })?;
                 b = b.children_max(v);
             }
+            let mut flags = Allow::empty();
             for a in &spec.allow {
-                // Sent as given: the kernel answers ENOENT "unknown parameter" for a bad name.
-                b = b.param(format!("allow.{a}"), Value::Bool(true));
+                let param = format!("allow.{a}");
+                match Allow::from_param_name(&param) {
+                    Some(f) => flags |= f,
+                    // Sent as given: the kernel answers ENOENT "unknown parameter" for a bad
+                    // name, and knows allow.* flags newer than this list.
+                    None => b = b.param(param, Value::Bool(true)),
+                }
+            }
+            if !flags.is_empty() {
+                b = b.allow(flags);
             }
             let params = b.build().map_err(|e| jail_error(op, obj(), &e))?;
             freebsd_jail::create(&params)
