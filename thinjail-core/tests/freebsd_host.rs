@@ -115,10 +115,9 @@ fn vnet_jail_end_to_end() {
     let dev = root.join("dev");
     host.mount_devfs(&dev, ruleset).unwrap();
     guard.mounts.push(dev.clone());
-    assert_eq!(
-        mounted(&host, &dev).expect("devfs listed").fstype,
-        FsType::Devfs
-    );
+    let d = mounted(&host, &dev).expect("devfs listed");
+    assert_eq!(d.fstype, FsType::Devfs);
+    assert_eq!(d.ruleset, Some(ruleset));
     assert!(host.file_type(&dev.join("null")).unwrap().is_some());
     if ruleset == 4 {
         assert_eq!(

@@ -7,7 +7,10 @@
 
 use std::path::Path;
 
-use super::{Errno, HostError, Object, OpKind};
+use super::{
+    CanMount, DatasetProps, Errno, HostError, HostResult, IfInfo, IfKind, JailInfo, JailSpec,
+    Object, OpKind,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Portable: typed errors of the freebsd-* crates -> HostError. On FreeBSD the crates' errnos are
@@ -160,11 +163,241 @@ pub(crate) fn exit_code(status: std::process::ExitStatus) -> i32 {
     }
 }
 
+/// [`DatasetProps`] as freebsd-zfs [`Props`](freebsd_zfs::Props); a bad user property or a
+/// non-UTF-8 mountpoint is `EINVAL` before any call.
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+pub(crate) fn zprops(op: OpKind, name: &str, p: &DatasetProps) -> HostResult<freebsd_zfs::Props> {
+    let mut props = freebsd_zfs::Props::new();
+    if let Some(mp) = &p.mountpoint {
+        let s = mp.to_str().ok_or_else(|| {
+            HostError::os_msg(
+                op,
+                Object::Dataset(name.into()),
+                Errno::EINVAL,
+                "mountpoint is not UTF-8",
+            )
+        })?;
+        props = props.mountpoint(s);
+    }
+    if let Some(c) = p.canmount {
+        props = props.canmount(match c {
+            CanMount::On => freebsd_zfs::CanMount::On,
+            CanMount::Off => freebsd_zfs::CanMount::Off,
+            CanMount::NoAuto => freebsd_zfs::CanMount::NoAuto,
+        });
+    }
+    for (k, v) in &p.user {
+        props = props.user(k, v).map_err(|e| {
+            HostError::os_msg(
+                op,
+                Object::Dataset(name.into()),
+                Errno::EINVAL,
+                e.to_string(),
+            )
+        })?;
+    }
+    Ok(props)
+}
+
+/// The parameters `jail_set(2)` gets for a [`JailSpec`]: `persist`, the path as given (the
+/// kernel reports a missing one), known `allow.*` flags through [`freebsd_jail::Allow`] and
+/// others as raw booleans (the kernel answers ENOENT "unknown parameter").
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+pub(crate) fn jail_params(spec: &JailSpec) -> HostResult<freebsd_jail::JailParams> {
+    use freebsd_jail::{Allow, JailParams, Value, Vnet};
+    let op = OpKind::JailCreate;
+    let obj = || Object::Jail(spec.name.clone());
+    let mut b = JailParams::builder()
+        .name(spec.name.clone())
+        // Unverified: the kernel reports a missing or non-directory path (ENOENT/ENOTDIR).
+        .path_unverified(spec.path.clone())
+        .persist(true);
+    if let Some(h) = &spec.hostname {
+        b = b.hostname(h.clone());
+    }
+    if spec.vnet {
+        b = b.vnet(Vnet::New);
+    }
+    if !spec.ip4.is_empty() {
+        b = b.ip4_addrs(spec.ip4.iter().copied());
+    }
+    if let Some(r) = spec.devfs_ruleset {
+        b = b.devfs_ruleset(i32::from(r));
+    }
+    if let Some(v) = spec.enforce_statfs {
+        let v = i32::try_from(v).map_err(|_| {
+            HostError::os_msg(op, obj(), Errno::EINVAL, "enforce_statfs out of range")
+        })?;
+        b = b.enforce_statfs(v);
+    }
+    if let Some(v) = spec.children_max {
+        let v = i32::try_from(v).map_err(|_| {
+            HostError::os_msg(op, obj(), Errno::EINVAL, "children.max out of range")
+        })?;
+        b = b.children_max(v);
+    }
+    let mut flags = Allow::empty();
+    for a in &spec.allow {
+        let param = format!("allow.{a}");
+        match Allow::from_param_name(&param) {
+            Some(f) => flags |= f,
+            // Sent as given: the kernel answers ENOENT "unknown parameter" for a bad
+            // name, and knows allow.* flags newer than this list.
+            None => b = b.param(param, Value::Bool(true)),
+        }
+    }
+    if !flags.is_empty() {
+        b = b.allow(flags);
+    }
+    b.build().map_err(|e| jail_error(op, obj(), &e))
+}
+
+/// A `jail_get(2)` answer as a [`JailInfo`].
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+pub(crate) fn to_info(j: freebsd_jail::JailInfo) -> JailInfo {
+    JailInfo {
+        jid: j.jid,
+        name: j.name,
+        path: std::path::PathBuf::from(j.path),
+        hostname: j.hostname,
+        vnet: j.vnet == Some(freebsd_jail::JailSys::New),
+        devfs_ruleset: u16::try_from(j.devfs_ruleset).unwrap_or(0),
+    }
+}
+
+/// Interfaces as `getifaddrs(3)` lists them, with the bridges' member lists and each
+/// interface's description (`None`: it vanished meanwhile, left out), as [`IfInfo`]s: loopback
+/// by `IFF_LOOPBACK`, bridge if it answered `BRDGGIFS`, otherwise `Epair` (IfKind has no
+/// "other": physical NICs report as `Epair`); IPv4 addresses only.
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+pub(crate) fn assemble_interfaces(
+    all: Vec<freebsd_netif::Interface>,
+    bridges: &[(String, Vec<String>)],
+    descriptions: Vec<Option<Option<String>>>,
+) -> Vec<IfInfo> {
+    let mut out = Vec::with_capacity(all.len());
+    for (i, d) in all.into_iter().zip(descriptions) {
+        let Some(d) = d else { continue };
+        let name = i.name.to_string();
+        let members = bridges
+            .iter()
+            .find(|(b, _)| *b == name)
+            .map(|(_, m)| m.clone());
+        let kind = if i.flags & freebsd_netif::wire::IFF_LOOPBACK != 0 {
+            IfKind::Loopback
+        } else if members.is_some() {
+            IfKind::Bridge
+        } else {
+            IfKind::Epair
+        };
+        let addrs = i
+            .addrs
+            .iter()
+            .filter_map(|a| match a {
+                freebsd_netif::IpNet::V4(n) => Some((n.addr(), n.prefix_len())),
+                freebsd_netif::IpNet::V6(_) => None,
+            })
+            .collect();
+        let member_of = bridges
+            .iter()
+            .find(|(_, m)| m.contains(&name))
+            .map(|(b, _)| b.clone());
+        out.push(IfInfo {
+            up: i.is_up(),
+            name,
+            kind,
+            description: d.filter(|d| !d.is_empty()),
+            addrs,
+            members: members.unwrap_or_default(),
+            member_of,
+        });
+    }
+    out
+}
+
+/// What a forked in-jail child reports through its pipe: `[status byte][payload]`.
+#[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+pub(crate) enum ChildReply {
+    /// `jail_attach(2)` failed with this errno.
+    AttachFailed(i32),
+    /// The work ran; its output.
+    Ok(Vec<u8>),
+    /// The work panicked.
+    Panicked,
+}
+
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+impl ChildReply {
+    const ATTACH_FAILED: u8 = 0;
+    const OK: u8 = 1;
+    const PANICKED: u8 = 2;
+
+    /// The bytes the child writes.
+    pub(crate) fn encode(self) -> Vec<u8> {
+        match self {
+            ChildReply::AttachFailed(e) => {
+                let mut v = vec![Self::ATTACH_FAILED];
+                v.extend_from_slice(&e.to_ne_bytes());
+                v
+            }
+            ChildReply::Ok(b) => {
+                let mut v = Vec::with_capacity(b.len() + 1);
+                v.push(Self::OK);
+                v.extend_from_slice(&b);
+                v
+            }
+            ChildReply::Panicked => vec![Self::PANICKED],
+        }
+    }
+
+    /// Decodes what the parent read; `None` for a truncated or unknown reply (the child died).
+    pub(crate) fn decode(b: &[u8]) -> Option<ChildReply> {
+        match b.split_first()? {
+            (&Self::OK, rest) => Some(ChildReply::Ok(rest.to_vec())),
+            (&Self::ATTACH_FAILED, rest) => {
+                let n: [u8; 4] = rest.get(..4)?.try_into().ok()?;
+                Some(ChildReply::AttachFailed(i32::from_ne_bytes(n)))
+            }
+            (&Self::PANICKED, []) => Some(ChildReply::Panicked),
+            _ => None,
+        }
+    }
+}
+
+/// The parent's view of an in-jail child: its output, or the errno of a failed `jail_attach`
+/// (EINVAL: no such jail), or EIO naming the wait status when the child died or panicked.
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+pub(crate) fn child_result(
+    op: OpKind,
+    object: &Object,
+    jid: i32,
+    wait_status: i32,
+    reply: &[u8],
+) -> HostResult<Vec<u8>> {
+    match ChildReply::decode(reply) {
+        Some(ChildReply::Ok(b)) => Ok(b),
+        Some(ChildReply::AttachFailed(e)) => Err(HostError::os_msg(
+            op,
+            object.clone(),
+            Errno(e),
+            format!("jail_attach({jid})"),
+        )),
+        Some(ChildReply::Panicked) | None => Err(HostError::os_msg(
+            op,
+            object.clone(),
+            Errno::EIO,
+            format!("in-jail child for jid {jid} failed (wait status {wait_status:#x})"),
+        )),
+    }
+}
+
 #[cfg(target_os = "freebsd")]
 pub use sys::{FreeBsdHost, OpenError};
 
 #[cfg(target_os = "freebsd")]
 mod sys {
+    use std::collections::BTreeMap;
     use std::ffi::CString;
     use std::fs::{self, DirBuilder, File, OpenOptions};
     use std::io::{Read, Write};
@@ -174,20 +407,21 @@ mod sys {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     use std::path::{Path, PathBuf};
     use std::process::{Command, Stdio};
+    use std::sync::Mutex;
 
-    use freebsd_jail::{Allow, JailCommandExt, JailParams, JailSys, Value, Vnet};
+    use freebsd_jail::JailCommandExt;
     use freebsd_netif::jailops::{JailOp, JailOps};
     use freebsd_netif::route::{RouteAction, RouteAddr, RouteMessage};
-    use freebsd_netif::wire::{IFF_LOOPBACK, RTF_STATIC, RTF_UP, SockaddrIn};
+    use freebsd_netif::wire::{RTF_STATIC, RTF_UP, SockaddrIn};
     use freebsd_netif::{IfName, IpNet, Ipv4Net, Netif};
-    use freebsd_zfs::{DatasetName, Props, SnapshotName, Zfs};
+    use freebsd_zfs::{DatasetName, SnapshotName, Zfs};
     use nix::mount::{MntFlags, Nmount};
 
     use super::*;
     use crate::abi;
     use crate::host::{
-        CanMount, DatasetProps, EpairPair, FileKind, FsType, Host, HostResult, IfInfo, IfKind,
-        JailCommand, JailInfo, JailSpec, MountInfo,
+        DatasetProps, EpairPair, FileKind, FsType, Host, HostResult, IfInfo, JailCommand, JailInfo,
+        JailSpec, MountInfo,
     };
 
     /// Why a [`FreeBsdHost`] could not be opened.
@@ -217,6 +451,8 @@ mod sys {
     pub struct FreeBsdHost {
         zfs: Box<dyn Zfs + Send + Sync>,
         net: Netif,
+        /// The ruleset of each devfs this host mounted (the kernel cannot be asked for it).
+        devfs: Mutex<BTreeMap<PathBuf, u16>>,
     }
 
     impl std::fmt::Debug for FreeBsdHost {
@@ -241,7 +477,15 @@ mod sys {
             Ok(FreeBsdHost {
                 zfs,
                 net: Netif::open()?,
+                devfs: Mutex::new(BTreeMap::new()),
             })
+        }
+    }
+
+    impl FreeBsdHost {
+        fn devfs_rulesets(&self) -> std::sync::MutexGuard<'_, BTreeMap<PathBuf, u16>> {
+            // A panic elsewhere while holding it leaves a map that is still consistent.
+            self.devfs.lock().unwrap_or_else(|p| p.into_inner())
         }
     }
 
@@ -257,39 +501,6 @@ mod sys {
 
     fn snap(op: OpKind, name: &str) -> HostResult<SnapshotName> {
         SnapshotName::new(name).map_err(|e| zfs_name_error(op, name, &e))
-    }
-
-    fn zprops(op: OpKind, name: &str, p: &DatasetProps) -> HostResult<Props> {
-        let mut props = Props::new();
-        if let Some(mp) = &p.mountpoint {
-            let s = mp.to_str().ok_or_else(|| {
-                HostError::os_msg(
-                    op,
-                    Object::Dataset(name.into()),
-                    Errno::EINVAL,
-                    "mountpoint is not UTF-8",
-                )
-            })?;
-            props = props.mountpoint(s);
-        }
-        if let Some(c) = p.canmount {
-            props = props.canmount(match c {
-                CanMount::On => freebsd_zfs::CanMount::On,
-                CanMount::Off => freebsd_zfs::CanMount::Off,
-                CanMount::NoAuto => freebsd_zfs::CanMount::NoAuto,
-            });
-        }
-        for (k, v) in &p.user {
-            props = props.user(k, v).map_err(|e| {
-                HostError::os_msg(
-                    op,
-                    Object::Dataset(name.into()),
-                    Errno::EINVAL,
-                    e.to_string(),
-                )
-            })?;
-        }
-        Ok(props)
     }
 
     fn cpath(op: OpKind, p: &Path) -> HostResult<CString> {
@@ -338,23 +549,11 @@ mod sys {
         String::from_utf8_lossy(&bytes).into_owned()
     }
 
-    fn to_info(j: freebsd_jail::JailInfo) -> JailInfo {
-        JailInfo {
-            jid: j.jid,
-            name: j.name,
-            path: PathBuf::from(j.path),
-            hostname: j.hostname,
-            vnet: j.vnet == Some(JailSys::New),
-            devfs_ruleset: u16::try_from(j.devfs_ruleset).unwrap_or(0),
-        }
-    }
-
-    /// The interfaces of the vnet `net`'s socket lives in, with kind, flags, description,
-    /// IPv4 addresses and bridge membership.
+    /// The interfaces of the vnet `net`'s socket lives in (see [`assemble_interfaces`]).
     fn list_interfaces(net: &Netif) -> freebsd_netif::Result<Vec<IfInfo>> {
         let all = net.interfaces()?;
-        let mut out = Vec::with_capacity(all.len());
         let mut bridges: Vec<(String, Vec<String>)> = Vec::new();
+        let mut descriptions = Vec::with_capacity(all.len());
         for i in &all {
             // BRDGGIFS answers only on a bridge (EINVAL otherwise): that is the bridge test.
             if let Ok(m) = net.bridge_members(&i.name) {
@@ -363,56 +562,15 @@ mod sys {
                     m.into_iter().map(|b| b.name.to_string()).collect(),
                 ));
             }
-        }
-        for i in all {
-            let name = i.name.to_string();
-            let description = match net.description(&i.name) {
-                Ok(d) => d.filter(|d| !d.is_empty()),
+            match net.description(&i.name) {
+                Ok(d) => descriptions.push(Some(d)),
                 // Gone between the listing and the query.
-                Err(freebsd_netif::Error::NoSuchInterface { .. }) => continue,
+                Err(freebsd_netif::Error::NoSuchInterface { .. }) => descriptions.push(None),
                 Err(e) => return Err(e),
-            };
-            let members = bridges
-                .iter()
-                .find(|(b, _)| *b == name)
-                .map(|(_, m)| m.clone());
-            let kind = if i.flags & IFF_LOOPBACK != 0 {
-                IfKind::Loopback
-            } else if members.is_some() {
-                IfKind::Bridge
-            } else {
-                // IfKind has no "other": epairs and physical NICs both report as Epair.
-                IfKind::Epair
-            };
-            let addrs = i
-                .addrs
-                .iter()
-                .filter_map(|a| match a {
-                    IpNet::V4(n) => Some((n.addr(), n.prefix_len())),
-                    IpNet::V6(_) => None,
-                })
-                .collect();
-            let member_of = bridges
-                .iter()
-                .find(|(_, m)| m.contains(&name))
-                .map(|(b, _)| b.clone());
-            out.push(IfInfo {
-                up: i.is_up(),
-                name,
-                kind,
-                description,
-                addrs,
-                members: members.unwrap_or_default(),
-                member_of,
-            });
+            }
         }
-        Ok(out)
+        Ok(assemble_interfaces(all, &bridges, descriptions))
     }
-
-    /// Child status bytes of [`in_jail`].
-    const CHILD_ATTACH_FAILED: u8 = 0;
-    const CHILD_OK: u8 = 1;
-    const CHILD_PANICKED: u8 = 2;
 
     /// Forks; the child calls `jail_attach(jid)`, runs `child` inside the jail (its vnet), writes
     /// `[status][bytes]` to a pipe and `_exit`s; the parent returns the bytes.
@@ -443,20 +601,15 @@ mod sys {
         }
         if pid == 0 {
             drop(r);
-            let mut out = Vec::new();
             // SAFETY: jail_attach(2) takes a plain int.
-            if unsafe { libc::jail_attach(jid) } != 0 {
-                out.push(CHILD_ATTACH_FAILED);
-                out.extend_from_slice(&errno().to_ne_bytes());
+            let out = if unsafe { libc::jail_attach(jid) } != 0 {
+                ChildReply::AttachFailed(errno()).encode()
             } else {
                 match std::panic::catch_unwind(std::panic::AssertUnwindSafe(child)) {
-                    Ok(b) => {
-                        out.push(CHILD_OK);
-                        out.extend_from_slice(&b);
-                    }
-                    Err(_) => out.push(CHILD_PANICKED),
+                    Ok(b) => ChildReply::Ok(b).encode(),
+                    Err(_) => ChildReply::Panicked.encode(),
                 }
-            }
+            };
             let _ = File::from(w).write_all(&out);
             // SAFETY: _exit(2) ends the child without running the parent's atexit handlers.
             unsafe { libc::_exit(0) };
@@ -474,25 +627,7 @@ mod sys {
         if let Err(e) = read {
             return Err(io_errno(op, object.clone(), &e));
         }
-        match buf.split_first() {
-            Some((&CHILD_OK, rest)) => Ok(rest.to_vec()),
-            Some((&CHILD_ATTACH_FAILED, rest)) if rest.len() >= 4 => {
-                let mut n = [0u8; 4];
-                n.copy_from_slice(&rest[..4]);
-                Err(HostError::os_msg(
-                    op,
-                    object.clone(),
-                    Errno(i32::from_ne_bytes(n)),
-                    format!("jail_attach({jid})"),
-                ))
-            }
-            _ => Err(HostError::os_msg(
-                op,
-                object.clone(),
-                Errno::EIO,
-                format!("in-jail child for jid {jid} failed (wait status {status:#x})"),
-            )),
-        }
+        child_result(op, object, jid, status, &buf)
     }
 
     impl Host for FreeBsdHost {
@@ -623,7 +758,9 @@ mod sys {
                 .str_opt(c"fspath", &fspath)
                 .str_opt(c"from", c".")
                 .str_opt(c"ruleset", &rs);
-            nmount(op, at, &mut m)
+            nmount(op, at, &mut m)?;
+            self.devfs_rulesets().insert(at.to_path_buf(), ruleset);
+            Ok(())
         }
 
         fn mount_zfs(&self, dataset: &str, at: &Path) -> HostResult<()> {
@@ -652,7 +789,9 @@ mod sys {
             } else {
                 MntFlags::empty()
             };
-            nix::mount::unmount(at, flags).map_err(|e| mount_error(op, at, e as i32, None))
+            nix::mount::unmount(at, flags).map_err(|e| mount_error(op, at, e as i32, None))?;
+            self.devfs_rulesets().remove(at);
+            Ok(())
         }
 
         fn mounts(&self) -> HostResult<Vec<MountInfo>> {
@@ -676,6 +815,7 @@ mod sys {
                 }
                 cap *= 2;
             };
+            let rulesets = self.devfs_rulesets();
             Ok(list
                 .iter()
                 .filter_map(|s| {
@@ -685,13 +825,18 @@ mod sys {
                         "zfs" => FsType::Zfs,
                         _ => return None,
                     };
+                    let at = PathBuf::from(c_field(&s.f_mntonname));
                     Some(MountInfo {
                         fstype,
                         source: c_field(&s.f_mntfromname),
-                        at: PathBuf::from(c_field(&s.f_mntonname)),
+                        // The kernel reports no per-mount ruleset (devfs(8) cannot show it):
+                        // known only for devfs mounts this host made.
+                        ruleset: match fstype {
+                            FsType::Devfs => rulesets.get(&at).copied(),
+                            _ => None,
+                        },
+                        at,
                         readonly: s.f_flags & abi::MNT_RDONLY != 0,
-                        // The kernel reports no per-mount ruleset (devfs(8) cannot show it).
-                        ruleset: None,
                     })
                 })
                 .collect())
@@ -733,49 +878,7 @@ mod sys {
         fn jail_create(&self, spec: &JailSpec) -> HostResult<i32> {
             let op = OpKind::JailCreate;
             let obj = || Object::Jail(spec.name.clone());
-            let mut b = JailParams::builder()
-                .name(spec.name.clone())
-                // Unverified: the kernel reports a missing or non-directory path (ENOENT/ENOTDIR).
-                .path_unverified(spec.path.clone())
-                .persist(true);
-            if let Some(h) = &spec.hostname {
-                b = b.hostname(h.clone());
-            }
-            if spec.vnet {
-                b = b.vnet(Vnet::New);
-            }
-            if !spec.ip4.is_empty() {
-                b = b.ip4_addrs(spec.ip4.iter().copied());
-            }
-            if let Some(r) = spec.devfs_ruleset {
-                b = b.devfs_ruleset(i32::from(r));
-            }
-            if let Some(v) = spec.enforce_statfs {
-                let v = i32::try_from(v).map_err(|_| {
-                    HostError::os_msg(op, obj(), Errno::EINVAL, "enforce_statfs out of range")
-                })?;
-                b = b.enforce_statfs(v);
-            }
-            if let Some(v) = spec.children_max {
-                let v = i32::try_from(v).map_err(|_| {
-                    HostError::os_msg(op, obj(), Errno::EINVAL, "children.max out of range")
-                })?;
-                b = b.children_max(v);
-            }
-            let mut flags = Allow::empty();
-            for a in &spec.allow {
-                let param = format!("allow.{a}");
-                match Allow::from_param_name(&param) {
-                    Some(f) => flags |= f,
-                    // Sent as given: the kernel answers ENOENT "unknown parameter" for a bad
-                    // name, and knows allow.* flags newer than this list.
-                    None => b = b.param(param, Value::Bool(true)),
-                }
-            }
-            if !flags.is_empty() {
-                b = b.allow(flags);
-            }
-            let params = b.build().map_err(|e| jail_error(op, obj(), &e))?;
+            let params = jail_params(spec)?;
             freebsd_jail::create(&params)
                 .map(|j| j.jid())
                 .map_err(|e| jail_error(op, obj(), &e))
@@ -1318,5 +1421,185 @@ mod tests {
             io_errno(OpKind::JailExec, Object::Jid(1), &e).errno(),
             Some(Errno::EIO)
         );
+    }
+    #[test]
+    fn dataset_props_convert_or_refuse() {
+        let mut p = DatasetProps {
+            mountpoint: Some("/zdata/jails/dev".into()),
+            canmount: Some(CanMount::NoAuto),
+            ..DatasetProps::default()
+        };
+        p.user.insert("thinjail:role".into(), "template".into());
+        let z = zprops(OpKind::DatasetCreate, "zdata/t", &p).unwrap();
+        assert_eq!(
+            z.cli_args(),
+            [
+                "mountpoint=/zdata/jails/dev",
+                "canmount=noauto",
+                "thinjail:role=template"
+            ]
+        );
+        p.user.insert("norole".into(), "x".into());
+        let e = zprops(OpKind::DatasetCreate, "zdata/t", &p).unwrap_err();
+        assert_eq!(e.errno(), Some(Errno::EINVAL));
+        assert!(e.to_string().contains("zdata/t"), "{e}");
+    }
+
+    #[test]
+    fn jail_spec_to_params() {
+        let spec = JailSpec {
+            name: "dev".into(),
+            path: "/zdata/jails/dev".into(),
+            hostname: Some("dev.local".into()),
+            vnet: true,
+            devfs_ruleset: Some(5),
+            enforce_statfs: Some(2),
+            children_max: Some(0),
+            allow: vec!["raw_sockets".into(), "future_flag".into()],
+            ..JailSpec::default()
+        };
+        let p = jail_params(&spec).unwrap();
+        let names = p.names();
+        for n in [
+            "name",
+            "path",
+            "host.hostname",
+            "vnet",
+            "persist",
+            "devfs_ruleset",
+            "enforce_statfs",
+            "children.max",
+            "allow.raw_sockets",
+            "allow.future_flag",
+        ] {
+            assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
+        }
+        assert!(!names.iter().any(|x| x.starts_with("ip4")), "{names:?}");
+        // The kernel's refusals, made before any call.
+        let both = JailSpec {
+            ip4: vec!["10.0.0.2".parse().unwrap()],
+            ..spec.clone()
+        };
+        assert_eq!(jail_params(&both).unwrap_err().errno(), Some(Errno::EINVAL));
+        let relative = JailSpec {
+            path: "jails/dev".into(),
+            ..spec.clone()
+        };
+        assert_eq!(
+            jail_params(&relative).unwrap_err().errno(),
+            Some(Errno::EINVAL)
+        );
+        let huge = JailSpec {
+            enforce_statfs: Some(u32::MAX),
+            ..spec
+        };
+        assert_eq!(jail_params(&huge).unwrap_err().errno(), Some(Errno::EINVAL));
+    }
+
+    #[test]
+    fn jail_info_from_jail_get() {
+        let j = freebsd_jail::JailInfo {
+            jid: 7,
+            name: "dev".into(),
+            path: "/zdata/jails/dev".into(),
+            hostname: "dev.local".into(),
+            vnet: Some(freebsd_jail::JailSys::New),
+            devfs_ruleset: 5,
+            ..Default::default()
+        };
+        let i = to_info(j.clone());
+        assert_eq!(
+            (i.jid, i.name.as_str(), i.vnet, i.devfs_ruleset),
+            (7, "dev", true, 5)
+        );
+        assert_eq!(i.path, std::path::PathBuf::from("/zdata/jails/dev"));
+        let inherit = freebsd_jail::JailInfo {
+            vnet: Some(freebsd_jail::JailSys::Inherit),
+            ..j
+        };
+        assert!(!to_info(inherit).vnet);
+    }
+
+    #[test]
+    fn interfaces_assembled() {
+        use freebsd_netif::{IfName, Interface, IpNet, wire};
+        let iface = |n: &str, flags: u32, addrs: Vec<IpNet>| Interface {
+            name: IfName::new(n).unwrap(),
+            flags,
+            addrs,
+        };
+        let all = vec![
+            iface(
+                "lo0",
+                wire::IFF_UP | wire::IFF_LOOPBACK,
+                vec!["127.0.0.1/8".parse().unwrap(), "::1/128".parse().unwrap()],
+            ),
+            iface("bridge0", wire::IFF_UP, vec![]),
+            iface("epair0a", wire::IFF_UP, vec![]),
+            iface("epair0b", 0, vec!["10.0.0.2/24".parse().unwrap()]),
+            iface("gone0", 0, vec![]),
+        ];
+        let bridges = vec![("bridge0".to_string(), vec!["epair0a".to_string()])];
+        let descr = vec![
+            Some(None),
+            Some(Some("lan".into())),
+            Some(Some("jail:dev".into())),
+            Some(Some(String::new())),
+            None,
+        ];
+        let l = assemble_interfaces(all, &bridges, descr);
+        assert_eq!(l.len(), 4, "a vanished interface is left out");
+        assert_eq!(l[0].kind, IfKind::Loopback);
+        assert_eq!(l[0].addrs, vec![("127.0.0.1".parse().unwrap(), 8)]);
+        assert_eq!(l[1].kind, IfKind::Bridge);
+        assert_eq!(l[1].members, vec!["epair0a".to_string()]);
+        assert_eq!(l[1].description.as_deref(), Some("lan"));
+        assert_eq!(l[2].kind, IfKind::Epair);
+        assert_eq!(l[2].member_of.as_deref(), Some("bridge0"));
+        assert!(l[2].up);
+        assert!(!l[3].up);
+        assert_eq!(l[3].addrs, vec![("10.0.0.2".parse().unwrap(), 24)]);
+        assert_eq!(l[3].description, None, "an empty description is none");
+        assert_eq!(l[3].member_of, None);
+    }
+
+    #[test]
+    fn child_replies_round_trip_and_map() {
+        let obj = Object::Jid(4);
+        let cases = [
+            (ChildReply::AttachFailed(22), ChildReply::AttachFailed(22)),
+            (
+                ChildReply::Ok(b"abc".to_vec()),
+                ChildReply::Ok(b"abc".to_vec()),
+            ),
+            (ChildReply::Ok(Vec::new()), ChildReply::Ok(Vec::new())),
+            (ChildReply::Panicked, ChildReply::Panicked),
+        ];
+        for (r, expect) in cases {
+            assert_eq!(ChildReply::decode(&r.encode()), Some(expect));
+        }
+        assert_eq!(ChildReply::decode(&[]), None);
+        assert_eq!(ChildReply::decode(&[0, 1]), None, "truncated errno");
+        assert_eq!(ChildReply::decode(&[9]), None);
+        let ok = ChildReply::Ok(b"x".to_vec()).encode();
+        assert_eq!(
+            child_result(OpKind::Interfaces, &obj, 4, 0, &ok).unwrap(),
+            b"x"
+        );
+        let e = child_result(
+            OpKind::JailRouteDeleteDefault,
+            &obj,
+            4,
+            0,
+            &ChildReply::AttachFailed(22).encode(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "jail_route_delete_default: jid 4: EINVAL (22): jail_attach(4)"
+        );
+        let e = child_result(OpKind::Interfaces, &obj, 4, 9, &[]).unwrap_err();
+        assert_eq!(e.errno(), Some(Errno::EIO));
+        assert!(e.to_string().contains("0x9"), "{e}");
     }
 }
