@@ -71,6 +71,15 @@ fn vnet_jail_end_to_end() {
     let log = tmp.path().join("console.log");
     host.mkdir(&root, 0o755).unwrap();
     assert_eq!(host.file_type(&root).unwrap(), Some(FileKind::Dir));
+    // Exact modes, whatever the umask.
+    let sticky = tmp.path().join("tmp");
+    host.mkdir(&sticky, 0o1777).unwrap();
+    let m = std::fs::metadata(&sticky).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777,
+        0o1777
+    );
+    host.remove_dir(&sticky).unwrap();
     match host.mkdir(&root, 0o755).unwrap_err() {
         HostError::Io { source, path, .. } => {
             assert_eq!(source.kind(), std::io::ErrorKind::AlreadyExists);

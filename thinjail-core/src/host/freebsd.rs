@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use super::{
-    CanMount, DatasetProps, Errno, HostError, HostResult, IfInfo, IfKind, JailInfo, JailSpec,
-    Object, OpKind,
+    CanMount, DatasetProps, Errno, FileKind, HostError, HostResult, IfInfo, IfKind, JailInfo,
+    JailSpec, Object, OpKind,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -392,6 +392,73 @@ pub(crate) fn child_result(
     }
 }
 
+/// An I/O error of file-tree work, naming the path.
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+fn io(op: OpKind, path: &Path) -> impl FnOnce(std::io::Error) -> HostError + '_ {
+    move |source| HostError::Io {
+        op,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// `lstat(2)`: what `path` is (not following a symlink), `None` if it does not exist.
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+pub(crate) fn fs_file_type(path: &Path) -> HostResult<Option<FileKind>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => {
+            let t = m.file_type();
+            Ok(Some(if t.is_dir() {
+                FileKind::Dir
+            } else if t.is_file() {
+                FileKind::File
+            } else if t.is_symlink() {
+                FileKind::Symlink
+            } else {
+                FileKind::Other
+            }))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io(OpKind::FileType, path)(e)),
+    }
+}
+
+/// `mkdir(2)` of one level with exactly `mode` (as SimHost): mkdir masks the mode with the
+/// umask, which would turn a skeleton's 1777 `tmp` into 1755, so it is set afterwards.
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+pub(crate) fn fs_mkdir(path: &Path, mode: u32) -> HostResult<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let op = OpKind::Mkdir;
+    std::fs::DirBuilder::new()
+        .mode(mode)
+        .create(path)
+        .map_err(io(op, path))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+        // Leave nothing behind that the caller does not know about.
+        let _ = std::fs::remove_dir(path);
+        io(op, path)(e)
+    })
+}
+
+/// Creates or replaces `path` with `contents`, with exactly `mode` (an existing file keeps its
+/// own mode through open(2), and a new one is masked by the umask: it is set afterwards).
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+pub(crate) fn fs_write_file(path: &Path, contents: &[u8], mode: u32) -> HostResult<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let op = OpKind::WriteFile;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .map_err(io(op, path))?;
+    f.write_all(contents).map_err(io(op, path))?;
+    f.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(io(op, path))
+}
+
 #[cfg(target_os = "freebsd")]
 pub use sys::{FreeBsdHost, OpenError};
 
@@ -399,12 +466,12 @@ pub use sys::{FreeBsdHost, OpenError};
 mod sys {
     use std::collections::BTreeMap;
     use std::ffi::CString;
-    use std::fs::{self, DirBuilder, File, OpenOptions};
+    use std::fs::{DirBuilder, File};
     use std::io::{Read, Write};
     use std::net::{IpAddr, Ipv4Addr};
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::os::unix::ffi::OsStrExt;
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::DirBuilderExt;
     use std::path::{Path, PathBuf};
     use std::process::{Command, Stdio};
     use std::sync::Mutex;
@@ -530,14 +597,6 @@ mod sys {
     fn nmount(op: OpKind, at: &Path, m: &mut Nmount<'_>) -> HostResult<()> {
         m.nmount(MntFlags::empty())
             .map_err(|e| mount_error(op, at, e.error() as i32, e.errmsg()))
-    }
-
-    fn io(op: OpKind, path: &Path) -> impl FnOnce(std::io::Error) -> HostError + '_ {
-        move |source| HostError::Io {
-            op,
-            path: path.to_path_buf(),
-            source,
-        }
     }
 
     fn c_field(b: &[libc::c_char]) -> String {
@@ -1190,56 +1249,26 @@ mod sys {
             }
         }
 
-        // ---- file tree ----
+        // ---- file tree (portable functions below) ----
 
         fn file_type(&self, path: &Path) -> HostResult<Option<FileKind>> {
-            match fs::symlink_metadata(path) {
-                Ok(m) => {
-                    let t = m.file_type();
-                    Ok(Some(if t.is_dir() {
-                        FileKind::Dir
-                    } else if t.is_file() {
-                        FileKind::File
-                    } else if t.is_symlink() {
-                        FileKind::Symlink
-                    } else {
-                        FileKind::Other
-                    }))
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(io(OpKind::FileType, path)(e)),
-            }
+            fs_file_type(path)
         }
 
         fn mkdir(&self, path: &Path, mode: u32) -> HostResult<()> {
-            DirBuilder::new()
-                .mode(mode)
-                .create(path)
-                .map_err(io(OpKind::Mkdir, path))
+            fs_mkdir(path, mode)
         }
 
         fn write_file(&self, path: &Path, contents: &[u8], mode: u32) -> HostResult<()> {
-            let op = OpKind::WriteFile;
-            let mut f = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(mode)
-                .open(path)
-                .map_err(io(op, path))?;
-            f.write_all(contents).map_err(io(op, path))?;
-            // The mode given at creation is masked by the umask, and an existing file keeps
-            // its own: set it explicitly.
-            f.set_permissions(fs::Permissions::from_mode(mode))
-                .map_err(io(op, path))
+            fs_write_file(path, contents, mode)
         }
 
         fn remove_file(&self, path: &Path) -> HostResult<()> {
-            fs::remove_file(path).map_err(io(OpKind::RemoveFile, path))
+            std::fs::remove_file(path).map_err(io(OpKind::RemoveFile, path))
         }
 
         fn remove_dir(&self, path: &Path) -> HostResult<()> {
-            fs::remove_dir(path).map_err(io(OpKind::RemoveDir, path))
+            std::fs::remove_dir(path).map_err(io(OpKind::RemoveDir, path))
         }
     }
 }
@@ -1601,5 +1630,38 @@ mod tests {
         let e = child_result(OpKind::Interfaces, &obj, 4, 9, &[]).unwrap_err();
         assert_eq!(e.errno(), Some(Errno::EIO));
         assert!(e.to_string().contains("0x9"), "{e}");
+    }
+    #[test]
+    fn file_tree_is_real_io_with_exact_modes() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let t = d.path().join("tmp");
+        assert_eq!(fs_file_type(&t).unwrap(), None);
+        fs_mkdir(&t, 0o1777).unwrap();
+        assert_eq!(mode(&t), 0o1777, "the umask does not apply");
+        assert_eq!(fs_file_type(&t).unwrap(), Some(FileKind::Dir));
+        match fs_mkdir(&t, 0o755).unwrap_err() {
+            HostError::Io { op, path, source } => {
+                assert_eq!(op, OpKind::Mkdir);
+                assert_eq!(path, t);
+                assert_eq!(source.kind(), std::io::ErrorKind::AlreadyExists);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            fs_mkdir(&d.path().join("a/b"), 0o755)
+                .unwrap_err()
+                .is_not_found()
+        );
+        let f = t.join("rc.conf");
+        fs_write_file(&f, b"one\n", 0o600).unwrap();
+        fs_write_file(&f, b"2\n", 0o644).unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"2\n", "replaced, not appended");
+        assert_eq!(mode(&f), 0o644, "an existing file gets the new mode");
+        assert_eq!(fs_file_type(&f).unwrap(), Some(FileKind::File));
+        let l = t.join("link");
+        std::os::unix::fs::symlink("rc.conf", &l).unwrap();
+        assert_eq!(fs_file_type(&l).unwrap(), Some(FileKind::Symlink));
     }
 }
