@@ -25,6 +25,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod freebsd;
+#[cfg(target_os = "freebsd")]
+pub use freebsd::{FreeBsdHost, OpenError};
+
 /// A FreeBSD errno value (the numbers of FreeBSD's `<sys/errno.h>`, not the build host's).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Errno(pub i32);
