@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use crate::exec::{Lock, LockDir, LockGuard, LockKey};
 
 mod zfs;
-pub use zfs::SimZfs;
+pub use zfs::{MOUNT_BUSY_RETRY, SimZfs};
 
 use crate::host::{
     DatasetProps, EpairPair, Errno, FileKind, FsType, Host, HostError, HostResult, IfInfo, IfKind,

@@ -9,12 +9,15 @@
 //! Queries (`dataset_exists`, `dataset_clones`, `dataset_mountpoint`) ask the real backend.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use freebsd_zfs::{CanMount as ZCanMount, Cli, DatasetName, ErrorKind, Props, SnapshotName, Zfs};
 
 use super::SimHost;
 use crate::host::{CanMount, DatasetProps, Errno, HostError, HostResult, Object, OpKind};
+
+/// How long a `zfs mount` that reports "busy" is retried.
+pub const MOUNT_BUSY_RETRY: Duration = Duration::from_secs(5);
 
 /// Real datasets for a [`SimHost`] (see [`SimHost::with_zfs`]): a ZFS backend and the real
 /// dataset under which the simulated pools live.
@@ -186,12 +189,22 @@ impl SimZfs {
         }
     }
 
+    /// `zfs mount`, retried while "busy" for up to [`MOUNT_BUSY_RETRY`]: zfs(8) without `-u`
+    /// (zfs-fuse) mounts a new dataset and SimZfs unmounts it again, and zfs-fuse releases an
+    /// unmounted filesystem asynchronously.
     pub(super) fn mount(&self, name: &str) -> HostResult<()> {
         let op = OpKind::MountZfs;
-        self.zfs
-            .mount(&self.ds(op, name)?)
-            .map(drop)
-            .map_err(|e| zfs_err(op, name, e))
+        let ds = self.ds(op, name)?;
+        let start = Instant::now();
+        loop {
+            match self.zfs.mount(&ds) {
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind == ErrorKind::Busy && start.elapsed() < MOUNT_BUSY_RETRY => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(zfs_err(op, name, e)),
+            }
+        }
     }
 
     pub(super) fn unmount(&self, name: &str, force: bool) -> HostResult<()> {
