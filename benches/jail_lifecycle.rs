@@ -193,10 +193,28 @@ fn report(
     peer_name: &str,
     peer: &mut [Duration],
 ) {
+    report_as(
+        storage,
+        what,
+        "thinjail create+start",
+        ours,
+        peer_name,
+        peer,
+    );
+}
+
+fn report_as(
+    storage: &str,
+    what: &str,
+    ours_name: &str,
+    ours: &mut [Duration],
+    peer_name: &str,
+    peer: &mut [Duration],
+) {
     let (omin, omed) = min_median(ours);
     let (pmin, pmed) = min_median(peer);
     println!(
-        "{storage:<10} {what:<22} thinjail create+start: min {:8.2} ms  median {:8.2} ms | \
+        "{storage:<10} {what:<22} {ours_name}: min {:8.2} ms  median {:8.2} ms | \
          {peer_name}: min {:8.2} ms  median {:8.2} ms | ratio thinjail/peer (median) {:5.2}x \
          (min {:5.2}x)",
         ms(omin),
@@ -262,6 +280,19 @@ fn plain_dirs(cfg: &Cfg, work: &Path) {
         exec.run(name, &locks_for(name), &ops)
             .expect("create+start")
     };
+    // The copy steps alone (what makes the jail's writable tree) against `cp -a`.
+    let storage = |name: &str| {
+        let clone = PathBuf::from(format!("/zdata/jails/containers/{name}"));
+        let mut copy = vec![Op::MkdirAll {
+            path: clone.clone(),
+            mode: 0o755,
+        }];
+        copy_ops(&skel, &clone, &mut copy);
+        exec.run(name, &locks_for(name), &copy)
+            .expect("copy skeleton");
+        let real = host.real_path(&clone);
+        move || fs::remove_dir_all(real).unwrap()
+    };
     let destroy = |name: &str, ctx: &thinjail_core::exec::Context| {
         let clone = format!("zdata/jails/containers/{name}");
         let steps: Vec<Op> = sim_fixture::teardown(name, ctx)
@@ -301,6 +332,26 @@ fn plain_dirs(cfg: &Cfg, work: &Path) {
     }
     report("plain-dir", "1 jail", &mut ours, "cp -a", &mut peer);
     check_clean(&host);
+
+    let (mut ours, mut peer) = (Vec::new(), Vec::new());
+    for s in 0..cfg.samples {
+        let t = Instant::now();
+        let undo = storage(&format!("s{s}"));
+        ours.push(t.elapsed());
+        undo();
+        let t = Instant::now();
+        peer_one(0);
+        peer.push(t.elapsed());
+        peer_clean();
+    }
+    report_as(
+        "plain-dir",
+        "1 tree (copy only)",
+        "thinjail copy steps  ",
+        &mut ours,
+        "cp -a",
+        &mut peer,
+    );
 
     let (mut ours, mut peer) = (Vec::new(), Vec::new());
     let n = cfg.parallel;
@@ -460,6 +511,42 @@ fn zfs_datasets(cfg: &Cfg, work: &Path, pool: &str) {
     }
     report("zfs(8)", "1 jail", &mut ours, "zfs clone", &mut peer);
     check_clean(&host);
+
+    // The storage steps alone (clone + mount, as the plan does them) against `zfs clone`.
+    let (mut ours, mut peer) = (Vec::new(), Vec::new());
+    for s in 0..cfg.samples {
+        let name = format!("c{s}");
+        let ops: Vec<Op> = sim_fixture::plan(&name, 10).into_iter().take(2).collect();
+        let t = Instant::now();
+        exec.run(&name, &locks_for(&name), &ops)
+            .expect("clone+mount");
+        ours.push(t.elapsed());
+        let clone = format!("zdata/jails/containers/{name}");
+        let at = PathBuf::from(format!("/{clone}"));
+        exec.run_forward(
+            &format!("{name}-destroy"),
+            &locks_for(&name),
+            &[
+                Op::Unmount { at: at.clone() },
+                Op::RemoveDir { path: at },
+                Op::DestroyDataset { name: clone },
+            ],
+        )
+        .expect("destroy clone");
+        let tag = format!("c{s}x");
+        let t = Instant::now();
+        peer_one(&tag, 0);
+        peer.push(t.elapsed());
+        peer_clean(&tag, 1);
+    }
+    report_as(
+        "zfs(8)",
+        "1 clone (storage only)",
+        "thinjail clone+mount ",
+        &mut ours,
+        "zfs clone",
+        &mut peer,
+    );
 
     let (mut ours, mut peer) = (Vec::new(), Vec::new());
     let n = cfg.parallel;
