@@ -98,10 +98,7 @@ impl SimZfs {
         self.zfs
             .create(&ds, &props)
             .map_err(|e| zfs_err(op, name, e))?;
-        self.zfs
-            .mount(&ds)
-            .map_err(|e| zfs_err(OpKind::MountZfs, name, e))?;
-        Ok(())
+        self.mount(name)
     }
 
     pub(super) fn create(
