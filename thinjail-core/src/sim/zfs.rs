@@ -188,7 +188,10 @@ impl SimZfs {
 
     /// `zfs mount`, retried while "busy" for up to [`MOUNT_BUSY_RETRY`]: zfs(8) without `-u`
     /// (zfs-fuse) mounts a new dataset and SimZfs unmounts it again, and zfs-fuse releases an
-    /// unmounted filesystem asynchronously.
+    /// unmounted filesystem asynchronously. If zfs(8)'s own mount of the new dataset was still
+    /// in flight when it was unmounted, the dataset stays mounted at its mountpoint and zfs-fuse
+    /// says "busy": the model (checked first) knows it is not mounted by anyone else, so that
+    /// mount is the one asked for.
     pub(super) fn mount(&self, name: &str) -> HostResult<()> {
         let op = OpKind::MountZfs;
         let ds = self.ds(op, name)?;
@@ -196,6 +199,11 @@ impl SimZfs {
         loop {
             match self.zfs.mount(&ds) {
                 Ok(_) => return Ok(()),
+                Err(e)
+                    if e.kind == ErrorKind::Busy && self.zfs.is_mounted(&ds).is_ok_and(|m| m) =>
+                {
+                    return Ok(());
+                }
                 Err(e) if e.kind == ErrorKind::Busy && start.elapsed() < MOUNT_BUSY_RETRY => {
                     std::thread::sleep(Duration::from_millis(20));
                 }
