@@ -9,7 +9,9 @@
 //! the lower directory (so a jail's `/bin/sh` under a nullfs-mounted template is found, and
 //! writing through a read-only nullfs mount fails with EROFS); zfs and devfs mounts use the
 //! directory under the root itself. Dataset *contents* are not simulated: a clone does not copy
-//! its snapshot's files.
+//! its snapshot's files — unless the host was made with [`SimHost::with_zfs`], where datasets
+//! are real ZFS datasets handled by zfs(8) (zfs-fuse on Linux), mounted under the root, while
+//! jails, interfaces and the other mounts stay simulated (see [`SimZfs`]).
 //!
 //! ```
 //! use thinjail_core::host::{Errno, Host, JailSpec};
@@ -38,6 +40,9 @@ use std::sync::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 
 use crate::exec::{Lock, LockDir, LockGuard, LockKey};
+
+mod zfs;
+pub use zfs::{MOUNT_BUSY_RETRY, SimZfs};
 
 use crate::host::{
     DatasetProps, EpairPair, Errno, FileKind, FsType, Host, HostError, HostResult, IfInfo, IfKind,
@@ -295,6 +300,8 @@ pub struct SimHost {
     persist: Option<PathBuf>,
     /// Serialises processes sharing a persistent model (flock on `<root>/.simhost/`).
     plock: Option<LockDir>,
+    /// Real datasets instead of simulated ones ([`SimHost::with_zfs`]).
+    zfs: Option<SimZfs>,
     inner: Mutex<Inner>,
 }
 
@@ -541,6 +548,7 @@ impl SimHost {
             root,
             persist: None,
             plock: None,
+            zfs: None,
             inner: Mutex::new(Inner {
                 model: boot_model(),
                 ..Default::default()
@@ -576,6 +584,7 @@ impl SimHost {
             root,
             persist: Some(dir.join("model.json")),
             plock: Some(plock),
+            zfs: None,
             inner: Mutex::new(Inner {
                 model: boot_model(),
                 ..Default::default()
@@ -667,7 +676,11 @@ impl SimHost {
             }
             let at = Path::new("/").join(name);
             let real = self.real_path(&at);
-            fs::create_dir_all(&real).map_err(|err| io_err(op, &at, err))?;
+            match &self.zfs {
+                // The pool's root is a real dataset mounted at the real path of `/name`.
+                Some(z) => z.add_pool(name, &real)?,
+                None => fs::create_dir_all(&real).map_err(|err| io_err(op, &at, err))?,
+            }
             m.datasets.insert(
                 name.to_string(),
                 Ds {
@@ -859,6 +872,55 @@ impl SimHost {
         if let Some(m) = self.load(kind)? {
             g.model = m;
         }
+        let (seq, crash) = Self::count_and_fire(&mut g, kind, &object)?;
+        let mut r = f(&mut g.model);
+        if r.is_ok()
+            && !kind.is_query()
+            && let Err(err) = self.save(kind, &g.model)
+        {
+            r = Err(err);
+        }
+        Self::finish(g, seq, kind, object, &r, crash);
+        r
+    }
+
+    /// Run an operation whose effect happens outside the model (a real zfs(8) call, see
+    /// [`SimZfs`]): counted, fault-checked and logged like any other. `model` is first run on a
+    /// copy of the model (the kernel's rules), then `ext` does the real work without holding
+    /// the model's lock (so concurrent plans are not serialised behind zfs(8)), then `model`
+    /// runs again on the live model to record the change. Hosts with a dataset layer are never
+    /// persistent, so no process lock is involved.
+    fn op_ext<T, U>(
+        &self,
+        kind: OpKind,
+        object: Object,
+        model: impl Fn(&mut Model) -> HostResult<T>,
+        ext: impl FnOnce(T) -> HostResult<U>,
+    ) -> HostResult<U> {
+        let mut g = self.lock();
+        let (seq, crash) = Self::count_and_fire(&mut g, kind, &object)?;
+        let mut scratch = g.model.clone();
+        let r = match model(&mut scratch) {
+            Err(err) => Err(err),
+            Ok(checked) => {
+                drop(g);
+                let r = ext(checked);
+                g = self.lock();
+                match r {
+                    // The model changed meanwhile so that the change no longer fits: report
+                    // it (the real change was made).
+                    Ok(v) => model(&mut g.model).map(|_| v),
+                    Err(err) => Err(err),
+                }
+            }
+        };
+        Self::finish(g, seq, kind, object, &r, crash);
+        r
+    }
+
+    /// Count an operation and fire the armed fault it selects: returns its sequence number
+    /// and whether a crash is to follow it, or the injected error (logged).
+    fn count_and_fire(g: &mut Inner, kind: OpKind, object: &Object) -> HostResult<(u64, bool)> {
         g.total += 1;
         if !kind.is_query() {
             g.mutations += 1;
@@ -882,19 +944,24 @@ impl SimHost {
                         object: object.clone(),
                         outcome: LogOutcome::Injected(errno),
                     });
-                    return Err(em(kind, object, errno, "injected fault"));
+                    return Err(em(kind, object.clone(), errno, "injected fault"));
                 }
                 Action::CrashAfter => crash = true,
             }
         }
-        let mut r = f(&mut g.model);
-        if r.is_ok()
-            && !kind.is_query()
-            && let Err(err) = self.save(kind, &g.model)
-        {
-            r = Err(err);
-        }
-        let outcome = match &r {
+        Ok((seq, crash))
+    }
+
+    /// Log an operation's outcome; then crash if one was armed for it.
+    fn finish<T>(
+        mut g: MutexGuard<'_, Inner>,
+        seq: u64,
+        kind: OpKind,
+        object: Object,
+        r: &HostResult<T>,
+        crash: bool,
+    ) {
+        let outcome = match r {
             Ok(_) => LogOutcome::Ok,
             Err(HostError::Os { errno, .. }) => LogOutcome::Failed(*errno),
             Err(HostError::Io { source, .. }) => LogOutcome::Io(source.to_string()),
@@ -909,7 +976,6 @@ impl SimHost {
             drop(g);
             std::panic::panic_any(SimulatedCrash { seq });
         }
-        r
     }
 
     /// Check a host path is absolute and has no `..`; returns the real path it resolves to
@@ -1037,15 +1103,15 @@ impl Host for SimHost {
     fn dataset_create(&self, name: &str, props: &DatasetProps) -> HostResult<()> {
         let op = OpKind::DatasetCreate;
         let obj = Object::Dataset(name.into());
-        self.op(op, obj.clone(), |m| {
+        let model = |m: &mut Model| {
             validate_dataset_name(op, name, false)?;
             check_props(op, name, props)?;
             if m.datasets.contains_key(name) {
-                return Err(e(op, obj, Errno::EEXIST));
+                return Err(e(op, obj.clone(), Errno::EEXIST));
             }
             match parent_of(name) {
                 Some(p) if m.datasets.contains_key(p) => {}
-                _ => return Err(em(op, obj, Errno::ENOENT, "parent does not exist")),
+                _ => return Err(em(op, obj.clone(), Errno::ENOENT, "parent does not exist")),
             }
             m.datasets.insert(
                 name.into(),
@@ -1055,29 +1121,37 @@ impl Host for SimHost {
                 },
             );
             Ok(())
-        })
+        };
+        match &self.zfs {
+            Some(z) => self.op_ext(op, obj.clone(), model, |_| z.create(self, name, props)),
+            None => self.op(op, obj.clone(), model),
+        }
     }
 
     fn dataset_snapshot(&self, snapshot: &str) -> HostResult<()> {
         let op = OpKind::DatasetSnapshot;
         let obj = Object::Dataset(snapshot.into());
-        self.op(op, obj.clone(), |m| {
+        let model = |m: &mut Model| {
             validate_dataset_name(op, snapshot, true)?;
             let fs = snapshot.split('@').next().unwrap_or_default();
             if !m.datasets.contains_key(fs) {
-                return Err(em(op, obj, Errno::ENOENT, "dataset does not exist"));
+                return Err(em(op, obj.clone(), Errno::ENOENT, "dataset does not exist"));
             }
             if !m.snapshots.insert(snapshot.into()) {
-                return Err(e(op, obj, Errno::EEXIST));
+                return Err(e(op, obj.clone(), Errno::EEXIST));
             }
             Ok(())
-        })
+        };
+        match &self.zfs {
+            Some(z) => self.op_ext(op, obj.clone(), model, |_| z.snapshot(snapshot)),
+            None => self.op(op, obj.clone(), model),
+        }
     }
 
     fn dataset_clone(&self, snapshot: &str, name: &str, props: &DatasetProps) -> HostResult<()> {
         let op = OpKind::DatasetClone;
         let obj = Object::Dataset(name.into());
-        self.op(op, obj.clone(), |m| {
+        let model = |m: &mut Model| {
             validate_dataset_name(op, snapshot, true)?;
             validate_dataset_name(op, name, false)?;
             check_props(op, name, props)?;
@@ -1092,17 +1166,17 @@ impl Host for SimHost {
             if pool_of(snapshot) != pool_of(name) {
                 return Err(em(
                     op,
-                    obj,
+                    obj.clone(),
                     Errno::EXDEV,
                     "clone must be in the origin's pool",
                 ));
             }
             if m.datasets.contains_key(name) {
-                return Err(e(op, obj, Errno::EEXIST));
+                return Err(e(op, obj.clone(), Errno::EEXIST));
             }
             match parent_of(name) {
                 Some(p) if m.datasets.contains_key(p) => {}
-                _ => return Err(em(op, obj, Errno::ENOENT, "parent does not exist")),
+                _ => return Err(em(op, obj.clone(), Errno::ENOENT, "parent does not exist")),
             }
             m.datasets.insert(
                 name.into(),
@@ -1112,59 +1186,93 @@ impl Host for SimHost {
                 },
             );
             Ok(())
-        })
+        };
+        match &self.zfs {
+            Some(z) => self.op_ext(op, obj.clone(), model, |_| {
+                z.clone(self, snapshot, name, props)
+            }),
+            None => self.op(op, obj.clone(), model),
+        }
     }
 
     fn dataset_destroy(&self, name: &str) -> HostResult<()> {
         let op = OpKind::DatasetDestroy;
         let obj = Object::Dataset(name.into());
-        self.op(op, obj.clone(), |m| {
+        let model = |m: &mut Model| {
             if name.contains('@') {
                 validate_dataset_name(op, name, true)?;
                 if !m.snapshots.contains(name) {
-                    return Err(e(op, obj, Errno::ENOENT));
+                    return Err(e(op, obj.clone(), Errno::ENOENT));
                 }
                 if m.datasets
                     .values()
                     .any(|d| d.origin.as_deref() == Some(name))
                 {
-                    return Err(em(op, obj, Errno::EEXIST, "snapshot has dependent clones"));
+                    return Err(em(
+                        op,
+                        obj.clone(),
+                        Errno::EEXIST,
+                        "snapshot has dependent clones",
+                    ));
                 }
                 m.snapshots.remove(name);
                 return Ok(());
             }
             validate_dataset_name(op, name, false)?;
             if !m.datasets.contains_key(name) {
-                return Err(e(op, obj, Errno::ENOENT));
+                return Err(e(op, obj.clone(), Errno::ENOENT));
             }
             if parent_of(name).is_none() {
                 return Err(em(
                     op,
-                    obj,
+                    obj.clone(),
                     Errno::EINVAL,
                     "cannot destroy a pool's root dataset",
                 ));
             }
             let child_prefix = format!("{name}/");
             if m.datasets.keys().any(|k| k.starts_with(&child_prefix)) {
-                return Err(em(op, obj, Errno::EEXIST, "filesystem has children"));
+                return Err(em(
+                    op,
+                    obj.clone(),
+                    Errno::EEXIST,
+                    "filesystem has children",
+                ));
             }
             let snap_prefix = format!("{name}@");
             if m.snapshots.iter().any(|s| s.starts_with(&snap_prefix)) {
-                return Err(em(op, obj, Errno::EEXIST, "filesystem has snapshots"));
+                return Err(em(
+                    op,
+                    obj.clone(),
+                    Errno::EEXIST,
+                    "filesystem has snapshots",
+                ));
             }
             if m.mounts
                 .iter()
                 .any(|mt| mt.fstype == FsType::Zfs && mt.source == name)
             {
-                return Err(em(op, obj, Errno::EBUSY, "dataset is busy (mounted)"));
+                return Err(em(
+                    op,
+                    obj.clone(),
+                    Errno::EBUSY,
+                    "dataset is busy (mounted)",
+                ));
             }
             m.datasets.remove(name);
             Ok(())
-        })
+        };
+        match &self.zfs {
+            Some(z) => self.op_ext(op, obj.clone(), model, |_| z.destroy(name)),
+            None => self.op(op, obj.clone(), model),
+        }
     }
 
     fn dataset_exists(&self, name: &str) -> HostResult<bool> {
+        if let Some(z) = &self.zfs {
+            let obj = Object::Dataset(name.into());
+            return self.op_ext(OpKind::DatasetExists, obj, |_| Ok(()), |_| z.exists(name));
+        }
         self.op(OpKind::DatasetExists, Object::Dataset(name.into()), |m| {
             Ok(m.datasets.contains_key(name) || m.snapshots.contains(name))
         })
@@ -1172,6 +1280,10 @@ impl Host for SimHost {
 
     fn dataset_clones(&self, snapshot: &str) -> HostResult<Vec<String>> {
         let op = OpKind::DatasetClones;
+        if let Some(z) = &self.zfs {
+            let obj = Object::Dataset(snapshot.into());
+            return self.op_ext(op, obj, |_| Ok(()), |_| z.clones(snapshot));
+        }
         self.op(op, Object::Dataset(snapshot.into()), |m| {
             if !m.snapshots.contains(snapshot) {
                 return Err(e(op, Object::Dataset(snapshot.into()), Errno::ENOENT));
@@ -1186,6 +1298,10 @@ impl Host for SimHost {
 
     fn dataset_mountpoint(&self, name: &str) -> HostResult<PathBuf> {
         let op = OpKind::DatasetMountpoint;
+        if let Some(z) = &self.zfs {
+            let obj = Object::Dataset(name.into());
+            return self.op_ext(op, obj, |_| Ok(()), |_| z.mountpoint(&self.root, name));
+        }
         self.op(op, Object::Dataset(name.into()), |m| {
             if !m.datasets.contains_key(name) {
                 return Err(e(op, Object::Dataset(name.into()), Errno::ENOENT));
@@ -1229,6 +1345,38 @@ impl Host for SimHost {
 
     fn mount_zfs(&self, dataset: &str, at: &Path) -> HostResult<()> {
         let op = OpKind::MountZfs;
+        if let Some(z) = &self.zfs {
+            let model = |m: &mut Model| {
+                let obj = || Object::Dataset(dataset.into());
+                if !m.datasets.contains_key(dataset) {
+                    return Err(e(op, obj(), Errno::ENOENT));
+                }
+                if m.mounts
+                    .iter()
+                    .any(|mt| mt.fstype == FsType::Zfs && mt.source == dataset)
+                {
+                    return Err(em(op, obj(), Errno::EBUSY, "already mounted"));
+                }
+                if m.effective_mountpoint(dataset) != at {
+                    return Err(em(
+                        op,
+                        obj(),
+                        Errno::EINVAL,
+                        "the zfs(8) dataset layer mounts a dataset at its mountpoint only",
+                    ));
+                }
+                m.push_mount(MountInfo {
+                    fstype: FsType::Zfs,
+                    source: dataset.into(),
+                    at: at.into(),
+                    readonly: false,
+                    ruleset: None,
+                });
+                Ok(())
+            };
+            let obj = Object::Dataset(dataset.into());
+            return self.op_ext(op, obj, model, |_| z.mount(dataset));
+        }
         self.op(op, Object::Dataset(dataset.into()), |m| {
             if !m.datasets.contains_key(dataset) {
                 return Err(e(op, Object::Dataset(dataset.into()), Errno::ENOENT));
@@ -1269,10 +1417,10 @@ impl Host for SimHost {
     fn unmount(&self, at: &Path, force: bool) -> HostResult<()> {
         let op = OpKind::Unmount;
         let obj = Object::Path(at.into());
-        self.op(op, obj.clone(), |m| {
+        let model = |m: &mut Model| {
             self.real(m, op, at)?;
             let Some(idx) = m.mounts.iter().rposition(|mt| mt.at == at) else {
-                return Err(em(op, obj, Errno::EINVAL, "not a mount point"));
+                return Err(em(op, obj.clone(), Errno::EINVAL, "not a mount point"));
             };
             // Mounts made later inside it sit on top of it; older ones at deeper paths are
             // covered by it, not on it.
@@ -1282,7 +1430,7 @@ impl Host for SimHost {
             {
                 return Err(em(
                     op,
-                    obj,
+                    obj.clone(),
                     Errno::EBUSY,
                     "a filesystem is mounted beneath it",
                 ));
@@ -1291,15 +1439,22 @@ impl Host for SimHost {
             if !force && let Some(j) = m.jails.values().find(|j| j.root_mount == Some(id)) {
                 return Err(em(
                     op,
-                    obj,
+                    obj.clone(),
                     Errno::EBUSY,
                     &format!("in use by jail {:?}", j.name),
                 ));
             }
-            m.mounts.remove(idx);
+            let mt = m.mounts.remove(idx);
             m.mount_ids.remove(idx);
-            Ok(())
-        })
+            Ok((mt.fstype == FsType::Zfs).then_some(mt.source))
+        };
+        match &self.zfs {
+            Some(z) => self.op_ext(op, obj.clone(), model, |zfs_source| match zfs_source {
+                Some(ds) => z.unmount(&ds, force),
+                None => Ok(()),
+            }),
+            None => self.op(op, obj.clone(), |m| model(m).map(drop)),
+        }
     }
 
     fn mounts(&self) -> HostResult<Vec<MountInfo>> {

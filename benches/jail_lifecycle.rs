@@ -1,0 +1,576 @@
+//! Clone + start latency of a thin jail, one at a time and N at once (threads), through the real
+//! execution path (`exec::Executor::run` with its journal and locks) on `SimHost`, against the
+//! recipe's way of getting a jail's writable tree, measured side by side in one run:
+//!
+//! - (a) plain-directory storage: the skeleton tree is copied per jail (real file I/O, through
+//!   the host's file operations) — peer: `cp -a skeleton dest`;
+//! - (b) datasets on ZFS via zfs(8) (`SimHost::with_zfs`; zfs-fuse on Linux, pool from
+//!   `THINJAIL_TEST_ZPOOL`) — peer: `sh -c 'zfs clone snapshot dest'`.
+//!
+//! The thinjail side is the whole create + start plan of the SimHost tests' fixture (clone,
+//! mounts, jail, epair, bridge, vnet, addresses, route, exec.start); jails, interfaces and
+//! nullfs/devfs mounts are simulated, so the figures say what storage and the executor cost.
+//! The peers only make the writable tree (the rest of the recipe needs a FreeBSD kernel).
+//! Teardown is untimed. Work happens on tmpfs (`/dev/shm`) where there is one.
+//!
+//! `cargo bench --bench jail_lifecycle` measures; `cargo bench -- --test` (CI) runs every side
+//! once, with 4 jails in parallel.
+#![allow(missing_docs)]
+
+#[path = "../thinjail-core/tests/sim_fixture/mod.rs"]
+mod sim_fixture;
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sim_fixture::{BASE, BRIDGE, SKEL};
+use thinjail_core::exec::{Executor, Lock, LockDir, LockKey, Op};
+use thinjail_core::host::{DatasetProps, Host};
+use thinjail_core::sim::{SimHost, SimZfs};
+
+struct Cfg {
+    samples: usize,
+    parallel: usize,
+    par_samples: usize,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--test") || !args.iter().any(|a| a == "--bench");
+    let cfg = if quick {
+        Cfg {
+            samples: 1,
+            parallel: 4,
+            par_samples: 1,
+        }
+    } else {
+        Cfg {
+            samples: 15,
+            parallel: 8,
+            par_samples: 5,
+        }
+    };
+    println!(
+        "jail_lifecycle: {} mode: {} single-jail samples, {} jails in parallel x {} samples",
+        if quick { "quick (--test)" } else { "bench" },
+        cfg.samples,
+        cfg.parallel,
+        cfg.par_samples
+    );
+    if cfg!(target_os = "freebsd") {
+        println!(
+            "jail_lifecycle: FreeBsdHost against `jail -c` / `service jail start` with the rendered \
+             jail.conf: not measured by this harness yet (FreeBsdHost is not wired into it); \
+             the SimHost figures below do not stand for it"
+        );
+    } else {
+        println!(
+            "jail_lifecycle: FreeBsdHost against `jail -c` / `service jail start`: needs a FreeBSD \
+             host; not measured here"
+        );
+    }
+    let work = workdir();
+    plain_dirs(&cfg, work.path());
+    match std::env::var("THINJAIL_TEST_ZPOOL") {
+        Ok(pool) => zfs_datasets(&cfg, work.path(), &pool),
+        Err(_) => println!(
+            "jail_lifecycle: zfs(8) side skipped: set THINJAIL_TEST_ZPOOL to a scratch pool"
+        ),
+    }
+}
+
+fn workdir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        tempfile::Builder::new()
+            .prefix("tj-bench-")
+            .tempdir_in(shm)
+            .expect("tempdir on /dev/shm")
+    } else {
+        tempfile::tempdir().expect("tempdir")
+    }
+}
+
+// ---------- the skeleton tree ----------
+
+/// A small skeleton tree like the recipe's (`etc`, `root`, `var`, `usr/local`, …): 36
+/// directories, 160 files of lognormal-ish sizes (32 B .. 64 KiB, about 350 KiB in all), text-like
+/// and binary-like content.
+fn make_skeleton(dir: &Path) -> (usize, u64) {
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let tops = ["etc", "root", "home", "tmp", "var", "usr/local"];
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for t in tops {
+        dirs.push(PathBuf::from(t));
+        for i in 0..5 {
+            dirs.push(Path::new(t).join(format!("d{i}")));
+        }
+    }
+    for d in &dirs {
+        fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    let (mut files, mut bytes) = (0, 0u64);
+    for i in 0..160 {
+        let d = &dirs[(next() % dirs.len() as u64) as usize];
+        // 2^(6 + u(0..10)) with a random fraction: 64 B .. 64 KiB, most of them small.
+        let e = 6 + (next() % 11).min(next() % 11);
+        let len = ((1u64 << e) + next() % (1u64 << e)) as usize / 2;
+        let text = i % 3 != 0;
+        let data: Vec<u8> = (0..len)
+            .map(|k| {
+                if text {
+                    b"abcdefghij klmnop\n=#"[(next() as usize + k) % 20]
+                } else {
+                    next() as u8
+                }
+            })
+            .collect();
+        let p = dir.join(d).join(format!("f{i}"));
+        fs::write(&p, &data).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+        files += 1;
+        bytes += len as u64;
+    }
+    (files, bytes)
+}
+
+/// Steps that recreate the tree at `src` under host path `dest` (real reads, the writes go
+/// through the host).
+fn copy_ops(src: &Path, dest: &Path, out: &mut Vec<Op>) {
+    let mut ents: Vec<_> = fs::read_dir(src).unwrap().flatten().collect();
+    ents.sort_by_key(|e| e.file_name());
+    for e in ents {
+        let md = e.metadata().unwrap();
+        let to = dest.join(e.file_name());
+        let mode = md.permissions().mode() & 0o7777;
+        if md.is_dir() {
+            out.push(Op::MkdirAll {
+                path: to.clone(),
+                mode,
+            });
+            copy_ops(&e.path(), &to, out);
+        } else if md.is_file() {
+            out.push(Op::WriteFile {
+                path: to,
+                contents: fs::read(e.path()).unwrap(),
+                mode,
+            });
+        }
+    }
+}
+
+// ---------- measurement helpers ----------
+
+fn locks_for(name: &str) -> Vec<Lock> {
+    vec![
+        Lock::exclusive(LockKey::Jail(name.into())),
+        Lock::shared(LockKey::Template("14.2-RELEASE".into())),
+    ]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn min_median(v: &mut [Duration]) -> (Duration, Duration) {
+    v.sort();
+    (v[0], v[v.len() / 2])
+}
+
+fn report(
+    storage: &str,
+    what: &str,
+    ours: &mut [Duration],
+    peer_name: &str,
+    peer: &mut [Duration],
+) {
+    report_as(
+        storage,
+        what,
+        "thinjail create+start",
+        ours,
+        peer_name,
+        peer,
+    );
+}
+
+fn report_as(
+    storage: &str,
+    what: &str,
+    ours_name: &str,
+    ours: &mut [Duration],
+    peer_name: &str,
+    peer: &mut [Duration],
+) {
+    let (omin, omed) = min_median(ours);
+    let (pmin, pmed) = min_median(peer);
+    println!(
+        "{storage:<10} {what:<22} {ours_name}: min {:8.2} ms  median {:8.2} ms | \
+         {peer_name}: min {:8.2} ms  median {:8.2} ms | ratio thinjail/peer (median) {:5.2}x \
+         (min {:5.2}x)",
+        ms(omin),
+        ms(omed),
+        ms(pmin),
+        ms(pmed),
+        omed.as_secs_f64() / pmed.as_secs_f64(),
+        omin.as_secs_f64() / pmin.as_secs_f64(),
+    );
+}
+
+/// Runs `f(i)` for `n` indices on `n` threads at once; the wall time of the whole batch.
+fn parallel(n: usize, f: &(dyn Fn(usize) + Sync)) -> Duration {
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..n).map(|i| s.spawn(move || f(i))).collect();
+        for h in hs {
+            h.join().expect("bench thread");
+        }
+    });
+    t.elapsed()
+}
+
+fn sh(cmd: &str) {
+    let o = Command::new("sh").args(["-c", cmd]).output().expect("sh");
+    assert!(
+        o.status.success(),
+        "{cmd}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+// ---------- (a) plain directories ----------
+
+fn plain_dirs(cfg: &Cfg, work: &Path) {
+    let dir = work.join("plain");
+    let host = SimHost::new(dir.join("root")).unwrap();
+    sim_fixture::setup(&host);
+    let skel = host.real_path(&Path::new("/").join(SKEL));
+    let (files, bytes) = make_skeleton(&skel);
+    println!(
+        "jail_lifecycle: skeleton: {files} files, {} KiB; plain-dir peer: cp -a",
+        bytes / 1024
+    );
+    let locks = LockDir::new(dir.join("locks")).unwrap();
+    let exec = Executor::new(&host, dir.join("journal"))
+        .unwrap()
+        .with_locks(locks);
+    let peer_dir = dir.join("peer");
+    fs::create_dir_all(&peer_dir).unwrap();
+
+    // One jail: build the plan (reading the skeleton) and run it.
+    let create = |name: &str, ip: u8| {
+        let mut ops = sim_fixture::plan(name, ip);
+        assert!(matches!(ops[0], Op::Clone { .. }) && matches!(ops[1], Op::MountZfs { .. }));
+        let clone = PathBuf::from(format!("/zdata/jails/containers/{name}"));
+        let mut copy = vec![Op::MkdirAll {
+            path: clone.clone(),
+            mode: 0o755,
+        }];
+        copy_ops(&skel, &clone, &mut copy);
+        ops.splice(0..2, copy);
+        exec.run(name, &locks_for(name), &ops)
+            .expect("create+start")
+    };
+    // The copy steps alone (what makes the jail's writable tree) against `cp -a`.
+    let storage = |name: &str| {
+        let clone = PathBuf::from(format!("/zdata/jails/containers/{name}"));
+        let mut copy = vec![Op::MkdirAll {
+            path: clone.clone(),
+            mode: 0o755,
+        }];
+        copy_ops(&skel, &clone, &mut copy);
+        exec.run(name, &locks_for(name), &copy)
+            .expect("copy skeleton");
+        let real = host.real_path(&clone);
+        move || fs::remove_dir_all(real).unwrap()
+    };
+    let destroy = |name: &str, ctx: &thinjail_core::exec::Context| {
+        let clone = format!("zdata/jails/containers/{name}");
+        let steps: Vec<Op> = sim_fixture::teardown(name, ctx)
+            .into_iter()
+            .filter(|op| match op {
+                Op::Unmount { at } | Op::RemoveDir { path: at } => {
+                    at != Path::new(&format!("/{clone}"))
+                }
+                Op::DestroyDataset { .. } => false,
+                _ => true,
+            })
+            .collect();
+        exec.run_forward(&format!("{name}-stop"), &locks_for(name), &steps)
+            .expect("teardown");
+        fs::remove_dir_all(host.real_path(&Path::new("/").join(&clone))).unwrap();
+    };
+    let peer_one = |i: usize| {
+        let dest = peer_dir.join(format!("c{i}"));
+        sh(&format!("cp -a '{}' '{}'", skel.display(), dest.display()));
+    };
+    let peer_clean = || {
+        fs::remove_dir_all(&peer_dir).unwrap();
+        fs::create_dir_all(&peer_dir).unwrap();
+    };
+
+    let (mut ours, mut peer) = (Vec::new(), Vec::new());
+    for s in 0..cfg.samples {
+        let name = format!("p{s}");
+        let t = Instant::now();
+        let ctx = create(&name, 10);
+        ours.push(t.elapsed());
+        destroy(&name, &ctx);
+        let t = Instant::now();
+        peer_one(0);
+        peer.push(t.elapsed());
+        peer_clean();
+    }
+    report("plain-dir", "1 jail", &mut ours, "cp -a", &mut peer);
+    check_clean(&host);
+
+    let (mut ours, mut peer) = (Vec::new(), Vec::new());
+    for s in 0..cfg.samples {
+        let t = Instant::now();
+        let undo = storage(&format!("s{s}"));
+        ours.push(t.elapsed());
+        undo();
+        let t = Instant::now();
+        peer_one(0);
+        peer.push(t.elapsed());
+        peer_clean();
+    }
+    report_as(
+        "plain-dir",
+        "1 tree (copy only)",
+        "thinjail copy steps  ",
+        &mut ours,
+        "cp -a",
+        &mut peer,
+    );
+
+    let (mut ours, mut peer) = (Vec::new(), Vec::new());
+    let n = cfg.parallel;
+    for s in 0..cfg.par_samples {
+        let ctxs = std::sync::Mutex::new(Vec::new());
+        ours.push(parallel(n, &|i| {
+            let name = format!("q{s}x{i}");
+            let ctx = create(&name, 10 + i as u8);
+            ctxs.lock().unwrap().push((name, ctx));
+        }));
+        for (name, ctx) in ctxs.into_inner().unwrap() {
+            destroy(&name, &ctx);
+        }
+        peer.push(parallel(n, &peer_one));
+        peer_clean();
+    }
+    report(
+        "plain-dir",
+        &format!("{n} jails in parallel"),
+        &mut ours,
+        "cp -a",
+        &mut peer,
+    );
+    check_clean(&host);
+}
+
+/// After every teardown the host has no jails left (the bench undoes all it did).
+fn check_clean(host: &SimHost) {
+    assert!(host.jails().unwrap().is_empty(), "jails left behind");
+    let bridge = host.interfaces(None).unwrap();
+    let b = bridge.iter().find(|i| i.name == BRIDGE).unwrap();
+    assert!(b.members.is_empty(), "bridge members left behind");
+}
+
+// ---------- (b) datasets on ZFS via zfs(8) ----------
+
+fn zfs(args: &[&str]) -> std::process::Output {
+    Command::new("zfs").args(args).output().expect("run zfs(8)")
+}
+
+/// `zfs destroy [-r] name`, retried while zfs-fuse says busy.
+fn zfs_destroy(name: &str, recursive: bool) {
+    for _ in 0..100 {
+        let args: &[&str] = if recursive {
+            &["destroy", "-r", "-f", name]
+        } else {
+            &["destroy", name]
+        };
+        let o = zfs(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        if o.status.success() || err.contains("does not exist") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("jail_lifecycle: could not destroy {name}");
+}
+
+struct Base(String);
+
+impl Drop for Base {
+    fn drop(&mut self) {
+        zfs_destroy(&self.0, true);
+    }
+}
+
+fn zfs_datasets(cfg: &Cfg, work: &Path, pool: &str) {
+    let dir = work.join("zfs");
+    let base = Base(format!("{pool}/tj-bench-lifecycle-{}", std::process::id()));
+    let o = zfs(&["create", "-o", "mountpoint=none", &base.0]);
+    assert!(
+        o.status.success(),
+        "zfs create {}: {}",
+        base.0,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let host = SimHost::with_zfs(dir.join("root"), SimZfs::cli(&base.0).unwrap()).unwrap();
+    // The fixture's host state, with the skeleton tree in the real skeleton dataset before
+    // its snapshot.
+    host.add_pool("zdata").unwrap();
+    for ds in [
+        "zdata/jails",
+        "zdata/jails/templates",
+        "zdata/jails/containers",
+        BASE,
+        SKEL,
+    ] {
+        host.dataset_create(ds, &DatasetProps::default()).unwrap();
+        let mp = host.dataset_mountpoint(ds).unwrap();
+        host.mount_zfs(ds, &mp).unwrap();
+    }
+    let base_dir = Path::new("/").join(BASE);
+    for d in ["bin", "dev", "skeleton"] {
+        host.mkdir(&base_dir.join(d), 0o755).unwrap();
+    }
+    host.write_file(&base_dir.join("bin/sh"), b"#!/bin/sh\n", 0o755)
+        .unwrap();
+    let skel = host.real_path(&Path::new("/").join(SKEL));
+    make_skeleton(&skel);
+    let snap = format!("{SKEL}@base");
+    host.dataset_snapshot(&snap).unwrap();
+    let br = host.bridge_create(None).unwrap();
+    host.if_rename(&br, BRIDGE).unwrap();
+    host.if_set_up(BRIDGE, true).unwrap();
+
+    let z = host.zfs().unwrap();
+    let real_snap = z.real_name(&snap);
+    let peer_parent = format!("{}/peer", base.0);
+    let peer_mnt = dir.join("peer");
+    let o = zfs(&[
+        "create",
+        "-o",
+        &format!("mountpoint={}", peer_mnt.display()),
+        &peer_parent,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    println!("jail_lifecycle: zfs(8) peer: sh -c 'zfs clone {real_snap} <dest>' (mounts it)");
+
+    let locks = LockDir::new(dir.join("locks")).unwrap();
+    let exec = Executor::new(&host, dir.join("journal"))
+        .unwrap()
+        .with_locks(locks);
+    let create = |name: &str, ip: u8| {
+        let ops = sim_fixture::plan(name, ip);
+        exec.run(name, &locks_for(name), &ops)
+            .expect("create+start")
+    };
+    let destroy = |name: &str, ctx: &thinjail_core::exec::Context| {
+        exec.run_forward(
+            &format!("{name}-stop"),
+            &locks_for(name),
+            &sim_fixture::teardown(name, ctx),
+        )
+        .expect("teardown");
+    };
+    let peer_one = |tag: &str, i: usize| {
+        sh(&format!("zfs clone '{real_snap}' '{peer_parent}/{tag}{i}'"));
+    };
+    let peer_clean = |tag: &str, n: usize| {
+        for i in 0..n {
+            zfs_destroy(&format!("{peer_parent}/{tag}{i}"), false);
+        }
+    };
+
+    let (mut ours, mut peer) = (Vec::new(), Vec::new());
+    for s in 0..cfg.samples {
+        let name = format!("z{s}");
+        let t = Instant::now();
+        let ctx = create(&name, 10);
+        ours.push(t.elapsed());
+        destroy(&name, &ctx);
+        let tag = format!("s{s}x");
+        let t = Instant::now();
+        peer_one(&tag, 0);
+        peer.push(t.elapsed());
+        peer_clean(&tag, 1);
+    }
+    report("zfs(8)", "1 jail", &mut ours, "zfs clone", &mut peer);
+    check_clean(&host);
+
+    // The storage steps alone (clone + mount, as the plan does them) against `zfs clone`.
+    let (mut ours, mut peer) = (Vec::new(), Vec::new());
+    for s in 0..cfg.samples {
+        let name = format!("c{s}");
+        let ops: Vec<Op> = sim_fixture::plan(&name, 10).into_iter().take(2).collect();
+        let t = Instant::now();
+        exec.run(&name, &locks_for(&name), &ops)
+            .expect("clone+mount");
+        ours.push(t.elapsed());
+        let clone = format!("zdata/jails/containers/{name}");
+        let at = PathBuf::from(format!("/{clone}"));
+        exec.run_forward(
+            &format!("{name}-destroy"),
+            &locks_for(&name),
+            &[
+                Op::Unmount { at: at.clone() },
+                Op::RemoveDir { path: at },
+                Op::DestroyDataset { name: clone },
+            ],
+        )
+        .expect("destroy clone");
+        let tag = format!("c{s}x");
+        let t = Instant::now();
+        peer_one(&tag, 0);
+        peer.push(t.elapsed());
+        peer_clean(&tag, 1);
+    }
+    report_as(
+        "zfs(8)",
+        "1 clone (storage only)",
+        "thinjail clone+mount ",
+        &mut ours,
+        "zfs clone",
+        &mut peer,
+    );
+
+    let (mut ours, mut peer) = (Vec::new(), Vec::new());
+    let n = cfg.parallel;
+    for s in 0..cfg.par_samples {
+        let ctxs = std::sync::Mutex::new(Vec::new());
+        ours.push(parallel(n, &|i| {
+            let name = format!("y{s}x{i}");
+            let ctx = create(&name, 10 + i as u8);
+            ctxs.lock().unwrap().push((name, ctx));
+        }));
+        for (name, ctx) in ctxs.into_inner().unwrap() {
+            destroy(&name, &ctx);
+        }
+        let tag = format!("p{s}x");
+        peer.push(parallel(n, &|i| peer_one(&tag, i)));
+        peer_clean(&tag, n);
+    }
+    report(
+        "zfs(8)",
+        &format!("{n} jails in parallel"),
+        &mut ours,
+        "zfs clone",
+        &mut peer,
+    );
+    check_clean(&host);
+    drop(host);
+}
