@@ -1,7 +1,8 @@
 //! Execution with an undo journal: every multi-step operation either completes or leaves the host
 //! as it found it — also after a crash.
 //!
-//! - A [`Step`] changes the host and records each change as an [`Effect`] (which knows its
+//! - An [`Action`] (one step of an executable plan; not to be confused with the printable
+//!   [`crate::plan::Step`]) changes the host and records each change as an [`Effect`] (which knows its
 //!   inverse). Changes whose object is named in advance go through [`Transaction::guarded`]:
 //!   an `Intent` record is synced *before* the system call and `Done`/`Failed` after it, so even a
 //!   crash right after the call returned is undone. Changes whose name the kernel picks (an epair
@@ -75,6 +76,12 @@ pub enum ExecError {
     /// A lock could not be taken.
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// Release or template file work failed.
+    #[error(transparent)]
+    Release(#[from] thinjail_release::Error),
+    /// An rc.conf edit failed.
+    #[error(transparent)]
+    RcConf(#[from] crate::rcconf::RcConfError),
     /// A step referred to a value no earlier step produced (`epair.b`, a jail name).
     #[error("unknown reference {0:?}: no earlier step produced it and the host has no such object")]
     UnknownRef(String),
@@ -145,6 +152,8 @@ pub struct Context {
     pub jids: BTreeMap<String, i32>,
     /// Interface name by variable.
     pub ifaces: BTreeMap<String, String>,
+    /// Exit status of `exec.stop` commands ([`Op::JailStop`]) by jail name.
+    pub stop_status: BTreeMap<String, i32>,
 }
 
 /// An interface named directly or through a [`Context`] variable.
@@ -175,8 +184,11 @@ impl IfRef {
     }
 }
 
-/// One step of a plan: changes the host and records what it changed.
-pub trait Step {
+/// One step of an executable plan: changes the host and records what it changed.
+///
+/// (A [`crate::plan::Step`] is a step of a *printable* plan; [`Op`] is the executable primitive
+/// and [`crate::run`] turns the recipe's operations into `Op`s.)
+pub trait Action {
     /// Human-readable description (`mount nullfs /t/base -> /j/dev (ro)`).
     fn describe(&self) -> String;
     /// Do it, recording every change with [`Transaction::record`] as soon as it is made.
@@ -371,6 +383,91 @@ pub enum Op {
         /// Host path.
         path: PathBuf,
     },
+    // ---- file-tree work done directly on the machine's file system. Paths are *real* paths
+    // (on a simulated host: already placed under its root), not host paths. ----
+    /// Install a release archive (verified against a MANIFEST when one is given) at `dest`,
+    /// which must not exist (undo removes it).
+    InstallArchive {
+        /// The archive to install.
+        src: PathBuf,
+        /// MANIFEST to verify `base.txz` against.
+        manifest: Option<PathBuf>,
+        /// Real destination path.
+        dest: PathBuf,
+    },
+    /// Fill an empty template directory from `archive` (extract), copy the host's resolv.conf
+    /// and localtime from `host_root`, and split the skeleton into the empty `skeleton`
+    /// directory (moves, relative links). Undo empties both directories again.
+    BuildTemplate {
+        /// `base.txz`.
+        archive: PathBuf,
+        /// Real path of the template directory (must be empty).
+        base: PathBuf,
+        /// Real path of the skeleton directory (must be empty).
+        skeleton: PathBuf,
+        /// Real path of the host's root (where `etc/resolv.conf` is read).
+        host_root: PathBuf,
+    },
+    /// Copy a directory tree (modes, symlinks) to `dest`, which must not exist (undo removes it).
+    CopyTree {
+        /// Real source directory.
+        src: PathBuf,
+        /// Real destination.
+        dest: PathBuf,
+    },
+    /// Remove a directory tree if it exists (file flags cleared first). Irreversible.
+    RemoveTree {
+        /// Real path.
+        path: PathBuf,
+    },
+    /// Edit an rc.conf(5) file as sysrc(8) does (undo restores the previous contents).
+    RcConf {
+        /// Real path of the file.
+        path: PathBuf,
+        /// The edit.
+        edit: RcEdit,
+    },
+    /// Run a program on the host (freebsd-update); a non-zero exit fails the step. Its changes
+    /// are not undone (undo of the surrounding steps still runs).
+    HostCommand {
+        /// argv.
+        argv: Vec<String>,
+    },
+    /// `exec.stop`: run a command in the jail if the jail exists; its exit status is reported,
+    /// not fatal (the jail is removed next either way). Irreversible.
+    JailStop {
+        /// Jail name.
+        jail: String,
+        /// Command.
+        command: JailCommand,
+    },
+}
+
+/// An rc.conf(5) edit (see [`crate::rcconf::RcConf`]).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "edit", rename_all = "snake_case")]
+pub enum RcEdit {
+    /// `sysrc name=value`.
+    Set {
+        /// Variable.
+        name: String,
+        /// Value.
+        value: String,
+    },
+    /// `sysrc name+=item` (once).
+    ListAdd {
+        /// Variable.
+        name: String,
+        /// Item.
+        item: String,
+    },
+    /// `sysrc name-=item`.
+    ListRemove {
+        /// Variable.
+        name: String,
+        /// Item.
+        item: String,
+    },
 }
 
 /// Every ancestor of `path` (excluding `/`), shortest first.
@@ -408,7 +505,7 @@ fn mkdir_all(tx: &mut Transaction<'_>, path: &Path, mode: u32) -> Result<(), Exe
     Ok(())
 }
 
-impl Step for Op {
+impl Action for Op {
     fn describe(&self) -> String {
         match self {
             Op::CreateDataset { name, .. } => format!("create dataset {name}"),
@@ -461,6 +558,32 @@ impl Step for Op {
             Op::DestroyDataset { name } => format!("destroy dataset {name}"),
             Op::RemoveDir { path } => format!("rmdir {}", path.display()),
             Op::RemoveFile { path } => format!("rm {}", path.display()),
+            Op::InstallArchive { src, dest, .. } => {
+                format!("install {} -> {}", src.display(), dest.display())
+            }
+            Op::BuildTemplate { archive, base, skeleton, .. } => format!(
+                "extract {} into {}, split skeleton into {}",
+                archive.display(),
+                base.display(),
+                skeleton.display()
+            ),
+            Op::CopyTree { src, dest } => format!("cp -a {} {}", src.display(), dest.display()),
+            Op::RemoveTree { path } => format!("rm -rf {}", path.display()),
+            Op::RcConf { path, edit } => match edit {
+                RcEdit::Set { name, value } => {
+                    format!("sysrc -f {} {name}={value}", path.display())
+                }
+                RcEdit::ListAdd { name, item } => {
+                    format!("sysrc -f {} {name}+={item}", path.display())
+                }
+                RcEdit::ListRemove { name, item } => {
+                    format!("sysrc -f {} {name}-={item}", path.display())
+                }
+            },
+            Op::HostCommand { argv } => argv.join(" "),
+            Op::JailStop { jail, command } => {
+                format!("jail {jail}: exec.stop {}", command.argv.join(" "))
+            }
         }
     }
 
@@ -807,6 +930,146 @@ impl Step for Op {
                 None => Ok(()),
                 Some(_) => host.remove_file(path).map_err(Into::into),
             },
+            Op::InstallArchive {
+                src,
+                manifest,
+                dest,
+            } => {
+                if dest.exists() {
+                    return Err(ExecError::Refused(format!(
+                        "{} already exists",
+                        dest.display()
+                    )));
+                }
+                tx.record(Effect::RealFileCreated { path: dest.clone() })?;
+                thinjail_release::fetch::use_local(src, manifest.as_deref(), "base.txz", dest)?;
+                Ok(())
+            }
+            Op::BuildTemplate {
+                archive,
+                base,
+                skeleton,
+                host_root,
+            } => {
+                for d in [base, skeleton] {
+                    let empty = fs::read_dir(d)
+                        .map_err(|source| ExecError::Release(thinjail_release::Error::Io {
+                            op: "opendir",
+                            path: d.clone(),
+                            source,
+                        }))?
+                        .next()
+                        .is_none();
+                    if !empty {
+                        return Err(ExecError::Refused(format!(
+                            "{} is not empty",
+                            d.display()
+                        )));
+                    }
+                }
+                // Recorded before the work: emptying an empty directory is a no-op, so undo
+                // after a crash at any point in between is right.
+                tx.record(Effect::TreeFilled { path: base.clone() })?;
+                tx.record(Effect::TreeFilled {
+                    path: skeleton.clone(),
+                })?;
+                let layout = thinjail_release::template::TemplateLayout {
+                    base: base.clone(),
+                    skeleton: skeleton.clone(),
+                };
+                thinjail_release::template::extract_base(
+                    archive,
+                    &layout,
+                    &thinjail_release::extract::ExtractOptions::default(),
+                )?;
+                thinjail_release::template::copy_host_files(host_root, &layout)?;
+                thinjail_release::template::split_skeleton(&layout)?;
+                Ok(())
+            }
+            Op::CopyTree { src, dest } => {
+                if fs::symlink_metadata(dest).is_ok() {
+                    return Err(ExecError::Refused(format!(
+                        "{} already exists",
+                        dest.display()
+                    )));
+                }
+                tx.record(Effect::TreeCreated { path: dest.clone() })?;
+                copy_tree(src, dest)
+            }
+            Op::RemoveTree { path } => {
+                thinjail_release::template::remove_tree(path)?;
+                Ok(())
+            }
+            Op::RcConf { path, edit } => {
+                let previous = match fs::read(path) {
+                    Ok(b) => Some(b),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(source) => {
+                        return Err(ExecError::Release(thinjail_release::Error::Io {
+                            op: "read",
+                            path: path.clone(),
+                            source,
+                        }));
+                    }
+                };
+                let text = String::from_utf8_lossy(previous.as_deref().unwrap_or_default());
+                let mut rc = crate::rcconf::RcConf::parse(&text);
+                let changed = match edit {
+                    RcEdit::Set { name, value } => {
+                        rc.get(name).as_deref() != Some(value.as_str()) && {
+                            rc.set(name, value)?;
+                            true
+                        }
+                    }
+                    RcEdit::ListAdd { name, item } => rc.append_to_list(name, item)?,
+                    RcEdit::ListRemove { name, item } => rc.remove_from_list(name, item)?,
+                };
+                if !changed {
+                    return Ok(());
+                }
+                tx.record(Effect::FileReplaced {
+                    path: path.clone(),
+                    previous,
+                })?;
+                rc.write_atomic(path)?;
+                Ok(())
+            }
+            Op::HostCommand { argv } => {
+                let Some((prog, args)) = argv.split_first() else {
+                    return Err(ExecError::Refused("empty command".into()));
+                };
+                tx.record(Effect::CommandRun { argv: argv.clone() })?;
+                let st = std::process::Command::new(prog)
+                    .args(args)
+                    .status()
+                    .map_err(|source| {
+                        ExecError::Release(thinjail_release::Error::Io {
+                            op: "exec",
+                            path: PathBuf::from(prog),
+                            source,
+                        })
+                    })?;
+                if !st.success() {
+                    return Err(ExecError::Refused(format!(
+                        "{} exited with {st}",
+                        argv.join(" ")
+                    )));
+                }
+                Ok(())
+            }
+            Op::JailStop { jail, command } => {
+                let Some(j) = host.jail_by_name(jail)? else {
+                    return Ok(());
+                };
+                let status = host.jail_exec(j.jid, command)?;
+                tx.record(Effect::JailCommandRun {
+                    jid: j.jid,
+                    jail: jail.clone(),
+                    argv: command.argv.clone(),
+                })?;
+                tx.ctx.stop_status.insert(jail.clone(), status);
+                Ok(())
+            }
         }
     }
 
@@ -817,12 +1080,43 @@ impl Step for Op {
                 | Op::DestroyIf { .. }
                 | Op::DestroyDataset { .. }
                 | Op::RemoveFile { .. }
+                | Op::RemoveTree { .. }
+                | Op::JailStop { .. }
         )
     }
 }
 
 /// EEXIST before anything changes if the dataset exists (so a write-ahead intent never names
 /// someone else's dataset).
+/// `cp -a` of a directory tree: directories, files (contents and mode), symlinks.
+fn copy_tree(src: &Path, dest: &Path) -> Result<(), ExecError> {
+    use std::os::unix::fs::PermissionsExt;
+    let io = |op: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ExecError::Release(thinjail_release::Error::Io { op, path, source })
+    };
+    let md = fs::symlink_metadata(src).map_err(io("lstat", src))?;
+    if md.file_type().is_symlink() {
+        let t = fs::read_link(src).map_err(io("readlink", src))?;
+        std::os::unix::fs::symlink(&t, dest).map_err(io("symlink", dest))?;
+    } else if md.is_dir() {
+        fs::create_dir(dest).map_err(io("mkdir", dest))?;
+        let mut names: Vec<_> = fs::read_dir(src)
+            .map_err(io("opendir", src))?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        names.sort();
+        for n in names {
+            copy_tree(&src.join(&n), &dest.join(&n))?;
+        }
+        fs::set_permissions(dest, fs::Permissions::from_mode(md.permissions().mode()))
+            .map_err(io("chmod", dest))?;
+    } else if md.is_file() {
+        fs::copy(src, dest).map_err(io("copy", dest))?;
+    }
+    Ok(())
+}
+
 fn refuse_existing_dataset(host: &dyn Host, op: OpKind, name: &str) -> Result<(), ExecError> {
     if host.dataset_exists(name)? {
         return Err(HostError::os_msg(
@@ -1004,7 +1298,7 @@ impl<'h> Transaction<'h> {
     }
 
     /// Run one step.
-    pub fn apply<S: Step + ?Sized>(&mut self, step: &S) -> Result<(), ExecError> {
+    pub fn apply<S: Action + ?Sized>(&mut self, step: &S) -> Result<(), ExecError> {
         step.apply(self)
     }
 
@@ -1068,7 +1362,7 @@ pub struct RecoverReport {
 /// Idempotent: effects that are already undone count as undone.
 ///
 /// ```
-/// use thinjail_core::exec::{recover, Op, Step, Transaction};
+/// use thinjail_core::exec::{recover, Action, Op, Transaction};
 /// use thinjail_core::sim::SimHost;
 /// # let dir = std::env::temp_dir().join(format!("tj-recover-doc-{}", std::process::id()));
 /// let host = SimHost::new(dir.join("root")).unwrap();
@@ -1234,7 +1528,7 @@ impl<'h> Executor<'h> {
     /// removed, and the produced values are returned. On the first error every completed effect
     /// is undone in reverse and the journal closed ([`ExecError::RolledBack`]); if undo fails too
     /// the journal stays for [`recover`] ([`ExecError::UndoIncomplete`]).
-    pub fn run<S: Step>(
+    pub fn run<S: Action>(
         &self,
         label: &str,
         locks: &[Lock],
