@@ -1465,6 +1465,7 @@ pub fn recover_dir(
 static JOURNAL_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Runs plans against a host with a journal per run and optional locks.
+#[derive(Debug)]
 pub struct Executor<'h> {
     host: &'h dyn Host,
     journal_dir: PathBuf,
