@@ -292,10 +292,12 @@ impl<'h> Runner<'h> {
                 iface: IfRef::Name(b.into()),
             });
         }
-        ops.push(Op::MkdirAll {
-            path: "/etc".into(),
-            mode: 0o755,
-        });
+        for d in ["/etc", "/var/log"] {
+            ops.push(Op::MkdirAll {
+                path: d.into(),
+                mode: 0o755,
+            });
+        }
         for n in ["jail_enable", "jail_parallel_start"] {
             ops.push(Op::RcConf {
                 path: self.rc_conf(),
@@ -608,6 +610,9 @@ impl<'h> Runner<'h> {
                 j.root().display()
             ));
         }
+        if !self.exists(Path::new("/var/log"))? {
+            return refused("/var/log does not exist (for the console log): run host init");
+        }
         let spec = self.jail_spec(j)?;
         let mut ops = Vec::new();
         if let Some(ds) = j.clone_dataset()
@@ -699,10 +704,6 @@ impl<'h> Runner<'h> {
                 gateway: v.gateway,
             });
         }
-        ops.push(Op::MkdirAll {
-            path: "/var/log".into(),
-            mode: 0o755,
-        });
         ops.push(Op::JailExec {
             jail: name.into(),
             command: JailCommand {
@@ -948,6 +949,12 @@ impl<'h> Runner<'h> {
     /// Run `jail create` (see [`Runner::create_ops`]).
     pub fn create(&self, j: &ThinJail) -> RunResult<Context> {
         let _g = self.lock(&Self::jail_locks(j, true, false))?;
+        // The common /etc/jail.conf is written by the first create: serialise those.
+        let _conf = if self.exists(Path::new("/etc/jail.conf"))? {
+            None
+        } else {
+            Some(self.lock(&[Lock::exclusive(LockKey::Named("jail.conf".into()))])?)
+        };
         let ops = self.create_ops(j)?;
         Ok(self.exec.run(&format!("create-{}", j.name()), &[], &ops)?)
     }

@@ -128,6 +128,14 @@ pub enum Effect {
         /// Jail name.
         jail: String,
     },
+    /// An epair with a kernel-chosen unit is about to be created (the write-ahead intent of
+    /// [`crate::exec::Op::CreateEpair`]); `before` lists the epair names that existed. Undone
+    /// (only after a crash between the call and its record) by destroying every epair not in
+    /// `before` that is still as the kernel made it: no description, down, in no bridge.
+    EpairPending {
+        /// Epair interfaces of the host's vnet before the call.
+        before: Vec<String>,
+    },
     /// A real file was created (real path, not a host path).
     RealFileCreated {
         /// Real path.
@@ -282,6 +290,19 @@ impl Effect {
                 }
             }
             Effect::JailCommandRun { .. } | Effect::CommandRun { .. } => Ok(()),
+            Effect::EpairPending { before } => {
+                for i in host.interfaces(None)? {
+                    if i.kind == crate::host::IfKind::Epair
+                        && !before.contains(&i.name)
+                        && i.description.is_none()
+                        && !i.up
+                        && i.member_of.is_none()
+                    {
+                        tolerate(host.if_destroy(&i.name), &[Errno::ENXIO])?;
+                    }
+                }
+                Ok(())
+            }
             Effect::RealFileCreated { path } => match std::fs::remove_file(path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(real_io(path, e)),
                 _ => Ok(()),

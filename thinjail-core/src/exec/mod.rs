@@ -20,8 +20,11 @@
 //!   across threads and processes; write-ahead intents rely on it (the run owns the objects it
 //!   names).
 //!
-//! Known window: a crash after the kernel created an interface with a unit it chose, and before
-//! the record of its name was synced, leaves that one interface behind (nothing else).
+//! Kernel-chosen names: an epair's creation is journaled as an intent listing the epairs that
+//! existed before, so recovery after a crash right after the call destroys the new pair (still
+//! undescribed, down, in no bridge). Known window: a *bridge* created with a kernel-chosen unit
+//! (`host init`) by a process that crashes before the record of its name was synced stays behind
+//! (nothing else).
 //!
 //! ```
 //! use thinjail_core::exec::{Executor, Op};
@@ -726,10 +729,25 @@ impl Action for Op {
             Op::CreateEpair { bind } => {
                 // The kernel picks the unit: the name is only known afterwards (see the module
                 // docs for the crash window this leaves).
-                let pair = host.epair_create(None)?;
+                // The intent names the epairs that existed before, so recovery after a crash
+                // between the call and the record can find the new one (undescribed, down,
+                // in no bridge) and destroy it.
+                let before: Vec<String> = host
+                    .interfaces(None)?
+                    .into_iter()
+                    .filter(|i| i.kind == crate::host::IfKind::Epair)
+                    .map(|i| i.name)
+                    .collect();
+                let pair = tx.guarded(
+                    Effect::EpairPending { before },
+                    |h| h.epair_create(None),
+                    |pair| Effect::IfCreated {
+                        name: pair.a.clone(),
+                    },
+                )?;
                 tx.ctx.ifaces.insert(format!("{bind}.a"), pair.a.clone());
                 tx.ctx.ifaces.insert(format!("{bind}.b"), pair.b.clone());
-                tx.record(Effect::IfCreated { name: pair.a })
+                Ok(())
             }
             Op::CreateBridge { bind, unit } => {
                 if let Some(u) = unit {
