@@ -47,8 +47,7 @@ use crate::exec::{
     RecoverReport, recover_dir,
 };
 use crate::host::{
-    DatasetProps, FileKind, FsType, Host, HostError, IfKind, JailCommand, JailSpec, Object,
-    OpKind,
+    DatasetProps, FileKind, FsType, Host, HostError, IfKind, JailCommand, JailSpec, Object, OpKind,
 };
 use crate::model::{HostLayout, ModelError, Storage, Template, ThinJail};
 
@@ -111,7 +110,10 @@ pub struct Runner<'h> {
 /// PATH, HOME of the user, SHELL, USER, TERM).
 fn clean_env() -> Vec<(String, String)> {
     [
-        ("PATH", "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin"),
+        (
+            "PATH",
+            "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin",
+        ),
         ("HOME", "/root"),
         ("SHELL", "/bin/sh"),
         ("USER", "root"),
@@ -134,7 +136,9 @@ pub fn dataset_in_layout(layout: &HostLayout, name: &str) -> bool {
         .any(|parent| {
             name.strip_prefix(parent.as_str())
                 .and_then(|r| r.strip_prefix('/'))
-                .is_some_and(|r| !r.is_empty() && !r.split(['/', '@']).any(|c| c.is_empty() || c == ".."))
+                .is_some_and(|r| {
+                    !r.is_empty() && !r.split(['/', '@']).any(|c| c.is_empty() || c == "..")
+                })
         })
 }
 
@@ -271,7 +275,11 @@ impl<'h> Runner<'h> {
             self.make_fs(&mut ops, layout.storage(), &ds, &dir, None)?;
         }
         if let Some(b) = bridge {
-            let have = self.host.interfaces(None)?.into_iter().find(|i| i.name == b);
+            let have = self
+                .host
+                .interfaces(None)?
+                .into_iter()
+                .find(|i| i.name == b);
             match have {
                 Some(i) if i.kind != IfKind::Bridge => {
                     return refused(format!("interface {b} exists and is not a bridge"));
@@ -468,11 +476,9 @@ impl<'h> Runner<'h> {
                 self.real(&PathBuf::from(format!("/etc/jail.conf.d/{name}.conf"))),
             )
             .unwrap_or_default();
-            let fstab = std::fs::read_to_string(self.real(
-                &t.layout()
-                    .root()
-                    .join(format!("{name}-nullfs-base.fstab")),
-            ))
+            let fstab = std::fs::read_to_string(
+                self.real(&t.layout().root().join(format!("{name}-nullfs-base.fstab"))),
+            )
             .unwrap_or_default();
             if text.contains(&needle) || fstab.contains(&needle) {
                 out.push(name);
@@ -835,10 +841,7 @@ impl<'h> Runner<'h> {
             }
             None => {
                 if !j.clone_dir().starts_with(j.layout().containers_dir()) {
-                    return refused(format!(
-                        "{} is outside the layout",
-                        j.clone_dir().display()
-                    ));
+                    return refused(format!("{} is outside the layout", j.clone_dir().display()));
                 }
                 ops.push(Op::RemoveTree {
                     path: self.real(&j.clone_dir()),
@@ -1008,7 +1011,8 @@ impl<'h> Runner<'h> {
                 .map(|d| Path::new(d).join(&argv[0]))
                 .find(|p| {
                     matches!(
-                        self.host.file_type(&info.path.join(p.strip_prefix("/").unwrap_or(p))),
+                        self.host
+                            .file_type(&info.path.join(p.strip_prefix("/").unwrap_or(p))),
                         Ok(Some(FileKind::File | FileKind::Symlink))
                     )
                 });
@@ -1246,7 +1250,8 @@ pub fn generate_release(dir: &Path) -> RunResult<(PathBuf, PathBuf)> {
         h.set_gid(0);
         h.set_mtime(1_733_000_000);
         h.set_entry_type(tar::EntryType::Regular);
-        b.append_data(&mut h, format!("./{path}"), data).map_err(io)?;
+        b.append_data(&mut h, format!("./{path}"), data)
+            .map_err(io)?;
     }
     let tarball = b.into_inner().map_err(io)?;
     let f = std::fs::File::create(&archive).map_err(io)?;
@@ -1265,12 +1270,11 @@ pub fn generate_release(dir: &Path) -> RunResult<(PathBuf, PathBuf)> {
             default_on: true,
         }],
     };
-    std::fs::write(&manifest, m.render())
-        .map_err(|source| thinjail_release::Error::Io {
-            op: "write",
-            path: manifest.clone(),
-            source,
-        })?;
+    std::fs::write(&manifest, m.render()).map_err(|source| thinjail_release::Error::Io {
+        op: "write",
+        path: manifest.clone(),
+        source,
+    })?;
     Ok((archive, manifest))
 }
 
@@ -1282,7 +1286,10 @@ mod tests {
     fn layout_datasets() {
         let l = HostLayout::recipe();
         assert!(dataset_in_layout(&l, "zdata/jails/containers/dev"));
-        assert!(dataset_in_layout(&l, "zdata/jails/templates/14.2-RELEASE-skeleton@base"));
+        assert!(dataset_in_layout(
+            &l,
+            "zdata/jails/templates/14.2-RELEASE-skeleton@base"
+        ));
         assert!(!dataset_in_layout(&l, "zdata/jails/containers"));
         assert!(!dataset_in_layout(&l, "zdata/jails/containers/"));
         assert!(!dataset_in_layout(&l, "zdata/jails/containersX/a"));

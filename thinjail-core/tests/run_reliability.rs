@@ -153,9 +153,8 @@ impl Operation {
 /// The host state without console logs.
 fn state(host: &SimHost) -> SimState {
     let mut st = host.state();
-    st.files.retain(|p, _| {
-        !p.to_string_lossy().starts_with("var/log/jail_console_")
-    });
+    st.files
+        .retain(|p, _| !p.to_string_lossy().starts_with("var/log/jail_console_"));
     st
 }
 
@@ -188,7 +187,10 @@ fn fault_at_every_operation(op: Operation, storage: Storage) -> Tally {
         let r = runner(&host, d.path());
         host.inject(FaultTrigger::Nth(k), Errno::EIO);
         let res = op.run(&r, &jail(storage));
-        assert!(res.is_err(), "{op:?}: fault at op {k} of {n} was not reported");
+        assert!(
+            res.is_err(),
+            "{op:?}: fault at op {k} of {n} was not reported"
+        );
         t.trials += 1;
         if op.forward() {
             // A new process finishes the teardown.
@@ -396,7 +398,10 @@ fn sixty_four_jails_created_and_started_concurrently() {
                 s.spawn(move || r.stop(&numbered(i)).is_ok())
             })
             .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).filter(|b| *b).count()
+        hs.into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|b| *b)
+            .count()
     });
     println!("64 concurrent stop: {stopped} of 64");
     assert_eq!(stopped, 64);
@@ -426,7 +431,12 @@ fn refusals_change_nothing() {
         "destroy a template with clones",
     );
     n += 1;
-    for ds in ["zdata", "zdata/jails", "zdata/jails/containers", "zdata/home"] {
+    for ds in [
+        "zdata",
+        "zdata/jails",
+        "zdata/jails/containers",
+        "zdata/home",
+    ] {
         refused_unchanged(
             &host,
             || r.destroy_dataset(j.layout(), ds).map(drop),
@@ -439,9 +449,17 @@ fn refusals_change_nothing() {
     refused_unchanged(&host, || r.create(&j).map(drop), "create an existing jail");
     n += 1;
     let other = numbered(3);
-    refused_unchanged(&host, || r.start(&other).map(drop), "start a jail never created");
+    refused_unchanged(
+        &host,
+        || r.start(&other).map(drop),
+        "start a jail never created",
+    );
     n += 1;
-    refused_unchanged(&host, || r.stop(&other).map(drop), "stop a jail not running");
+    refused_unchanged(
+        &host,
+        || r.stop(&other).map(drop),
+        "stop a jail not running",
+    );
     n += 1;
     println!("refusals: {n} of {n} refused with the host unchanged");
     // After stopping, destroy works, and then the template can go too.
@@ -476,17 +494,14 @@ fn whole_lifecycle_both_storages() {
         r.start(&j).unwrap();
         let info = host.jail_by_name("dev").unwrap().unwrap();
         assert!(info.vnet);
-        let log = std::fs::read_to_string(d.path().join("root/var/log/jail_console_dev.log"))
-            .unwrap();
+        let log =
+            std::fs::read_to_string(d.path().join("root/var/log/jail_console_dev.log")).unwrap();
         assert!(log.contains("/bin/sh /etc/rc"), "{log}");
         assert_eq!(r.exec("dev", &["sh".into()]).unwrap(), 0);
         let l = r.list().unwrap();
         assert_eq!(l.len(), 1);
         assert_eq!(l[0].jid, Some(info.jid));
-        assert_eq!(
-            l[0].addrs,
-            vec![("192.168.7.253".parse().unwrap(), 24)]
-        );
+        assert_eq!(l[0].addrs, vec![("192.168.7.253".parse().unwrap(), 24)]);
         r.template_update(j.template()).unwrap();
         r.stop(&j).unwrap();
         assert!(host.jail_by_name("dev").unwrap().is_none());

@@ -169,6 +169,16 @@ pub enum IfRef {
     Var(String),
 }
 
+impl std::fmt::Display for IfRef {
+    /// `igc0bridge`, or `$e.a` for a variable.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IfRef::Name(n) => f.write_str(n),
+            IfRef::Var(v) => write!(f, "${v}"),
+        }
+    }
+}
+
 impl IfRef {
     /// A variable reference.
     pub fn var(v: &str) -> IfRef {
@@ -195,6 +205,320 @@ pub trait Action {
     /// Human-readable description (`mount nullfs /t/base -> /j/dev (ro)`).
     fn describe(&self) -> String;
     /// Do it, recording every change with [`Transaction::record`] as soon as it is made.
+    fn apply(&self, tx: &mut Transaction<'_>) -> Result<(), ExecError>;
+    /// Can its effects be undone? [`Executor::run`] refuses plans with irreversible steps (use
+    /// [`Executor::run_forward`]).
+    fn reversible(&self) -> bool {
+        true
+    }
+}
+
+/// The primitive steps of the thin-jail recipe.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// `lzc_create`.
+    CreateDataset {
+        /// Name.
+        name: String,
+        /// Properties.
+        props: DatasetProps,
+    },
+    /// `lzc_snapshot`.
+    Snapshot {
+        /// `pool/fs@snap`.
+        name: String,
+    },
+    /// `lzc_clone`.
+    Clone {
+        /// Origin snapshot.
+        snapshot: String,
+        /// New dataset.
+        name: String,
+        /// Properties.
+        props: DatasetProps,
+    },
+    /// `mkdir -p`: each directory created is recorded.
+    MkdirAll {
+        /// Host path.
+        path: PathBuf,
+        /// Mode of created directories.
+        mode: u32,
+    },
+    /// Create a file that must not exist yet.
+    WriteFile {
+        /// Host path.
+        path: PathBuf,
+        /// Contents.
+        contents: Vec<u8>,
+        /// Mode.
+        mode: u32,
+    },
+    /// nullfs mount.
+    MountNullfs {
+        /// Lower directory.
+        lower: PathBuf,
+        /// Mount point.
+        at: PathBuf,
+        /// Read-only.
+        readonly: bool,
+    },
+    /// devfs mount, refused if the ruleset is not loaded (it would expose every device).
+    MountDevfs {
+        /// Mount point.
+        at: PathBuf,
+        /// Ruleset.
+        ruleset: u16,
+    },
+    /// zfs mount at the dataset's mountpoint (or `at`), creating the directories first.
+    MountZfs {
+        /// Dataset.
+        dataset: String,
+        /// Mount point; `None` = the dataset's `mountpoint`.
+        at: Option<PathBuf>,
+    },
+    /// unmount (undo mounts it again).
+    Unmount {
+        /// Mount point.
+        at: PathBuf,
+    },
+    /// `jail_set(JAIL_CREATE)`; binds the jid to the jail's name.
+    CreateJail {
+        /// Parameters.
+        spec: JailSpec,
+    },
+    /// Create an epair; binds `<bind>.a` and `<bind>.b`.
+    CreateEpair {
+        /// Variable prefix.
+        bind: String,
+    },
+    /// Create a bridge (if `unit` is given and that bridge exists, nothing is done); binds `bind`.
+    CreateBridge {
+        /// Variable.
+        bind: String,
+        /// Unit.
+        unit: Option<u32>,
+    },
+    /// Rename an interface (a variable then names the new name).
+    RenameIf {
+        /// Interface.
+        iface: IfRef,
+        /// New name.
+        to: String,
+    },
+    /// Set an interface description.
+    DescribeIf {
+        /// Interface.
+        iface: IfRef,
+        /// Description.
+        description: String,
+    },
+    /// Bring a host interface up (nothing recorded if it already is).
+    IfUp {
+        /// Interface.
+        iface: IfRef,
+    },
+    /// Add a member to a bridge.
+    BridgeAddm {
+        /// Bridge.
+        bridge: IfRef,
+        /// Member.
+        member: IfRef,
+    },
+    /// Move an interface into a jail's vnet.
+    VnetMove {
+        /// Interface.
+        iface: IfRef,
+        /// Jail name.
+        jail: String,
+    },
+    /// Add an IPv4 address inside a jail.
+    JailAddr {
+        /// Jail name.
+        jail: String,
+        /// Interface (inside the jail).
+        iface: IfRef,
+        /// Address.
+        addr: Ipv4Addr,
+        /// Prefix length.
+        prefix: u8,
+    },
+    /// Bring an interface up inside a jail (`lo0`).
+    JailIfUp {
+        /// Jail name.
+        jail: String,
+        /// Interface.
+        iface: IfRef,
+    },
+    /// Default route inside a jail.
+    JailDefaultRoute {
+        /// Jail name.
+        jail: String,
+        /// Gateway.
+        gateway: Ipv4Addr,
+    },
+    /// Run a command inside a jail; a non-zero exit status fails the step.
+    JailExec {
+        /// Jail name.
+        jail: String,
+        /// Command.
+        command: JailCommand,
+    },
+    /// Remove the jail of this name if it exists (`jail_remove`). Irreversible.
+    RemoveJail {
+        /// Jail name.
+        jail: String,
+    },
+    /// Destroy an interface if it exists (an epair half destroys both). Irreversible.
+    DestroyIf {
+        /// Interface.
+        iface: IfRef,
+    },
+    /// Remove a member from a bridge if it is one (undo adds it back).
+    BridgeDeletem {
+        /// Bridge.
+        bridge: IfRef,
+        /// Member.
+        member: IfRef,
+    },
+    /// Destroy a dataset or snapshot if it exists. Irreversible.
+    DestroyDataset {
+        /// Name.
+        name: String,
+    },
+    /// Remove an empty directory if it exists (undo creates it again).
+    RemoveDir {
+        /// Host path.
+        path: PathBuf,
+    },
+    /// Remove a file if it exists. Irreversible.
+    RemoveFile {
+        /// Host path.
+        path: PathBuf,
+    },
+    // ---- file-tree work done directly on the machine's file system. Paths are *real* paths
+    // (on a simulated host: already placed under its root), not host paths. ----
+    /// Install a release archive (verified against a MANIFEST when one is given) at `dest`,
+    /// which must not exist (undo removes it).
+    InstallArchive {
+        /// The archive to install.
+        src: PathBuf,
+        /// MANIFEST to verify `base.txz` against.
+        manifest: Option<PathBuf>,
+        /// Real destination path.
+        dest: PathBuf,
+    },
+    /// Fill an empty template directory from `archive` (extract), copy the host's resolv.conf
+    /// and localtime from `host_root`, and split the skeleton into the empty `skeleton`
+    /// directory (moves, relative links). Undo empties both directories again.
+    BuildTemplate {
+        /// `base.txz`.
+        archive: PathBuf,
+        /// Real path of the template directory (must be empty).
+        base: PathBuf,
+        /// Real path of the skeleton directory (must be empty).
+        skeleton: PathBuf,
+        /// Real path of the host's root (where `etc/resolv.conf` is read).
+        host_root: PathBuf,
+    },
+    /// Copy a directory tree (modes, symlinks) to `dest`, which must not exist (undo removes it).
+    CopyTree {
+        /// Real source directory.
+        src: PathBuf,
+        /// Real destination.
+        dest: PathBuf,
+    },
+    /// Remove a directory tree if it exists (file flags cleared first). Irreversible.
+    RemoveTree {
+        /// Real path.
+        path: PathBuf,
+    },
+    /// Edit an rc.conf(5) file as sysrc(8) does (undo restores the previous contents).
+    RcConf {
+        /// Real path of the file.
+        path: PathBuf,
+        /// The edit.
+        edit: RcEdit,
+    },
+    /// Run a program on the host (freebsd-update); a non-zero exit fails the step. Its changes
+    /// are not undone (undo of the surrounding steps still runs).
+    HostCommand {
+        /// argv.
+        argv: Vec<String>,
+    },
+    /// `exec.stop`: run a command in the jail if the jail exists; its exit status is reported,
+    /// not fatal (the jail is removed next either way). Irreversible.
+    JailStop {
+        /// Jail name.
+        jail: String,
+        /// Command.
+        command: JailCommand,
+    },
+}
+
+/// An rc.conf(5) edit (see [`crate::rcconf::RcConf`]).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "edit", rename_all = "snake_case")]
+pub enum RcEdit {
+    /// `sysrc name=value`.
+    Set {
+        /// Variable.
+        name: String,
+        /// Value.
+        value: String,
+    },
+    /// `sysrc name+=item` (once).
+    ListAdd {
+        /// Variable.
+        name: String,
+        /// Item.
+        item: String,
+    },
+    /// `sysrc name-=item`.
+    ListRemove {
+        /// Variable.
+        name: String,
+        /// Item.
+        item: String,
+    },
+}
+
+/// Every ancestor of `path` (excluding `/`), shortest first.
+fn ancestors_inclusive(path: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut cur = PathBuf::from("/");
+    for c in path.components() {
+        if let Component::Normal(n) = c {
+            cur.push(n);
+            out.push(cur.clone());
+        }
+    }
+    out
+}
+
+fn mkdir_all(tx: &mut Transaction<'_>, path: &Path, mode: u32) -> Result<(), ExecError> {
+    if !path.is_absolute() || path.components().any(|c| matches!(c, Component::ParentDir)) {
+        return Err(ExecError::Refused(format!(
+            "{}: path must be absolute without '..'",
+            path.display()
+        )));
+    }
+    for p in ancestors_inclusive(path) {
+        match tx.host.file_type(&p)? {
+            Some(FileKind::Dir) => {}
+            None => {
+                let eff = Effect::DirCreated { path: p.clone() };
+                tx.guarded(eff.clone(), |h| h.mkdir(&p, mode), |_| eff)?;
+            }
+            Some(_) => {
+                return Err(HostError::os(OpKind::Mkdir, Object::Path(p), Errno::ENOTDIR).into());
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Action for Op {
     fn apply(&self, tx: &mut Transaction<'_>) -> Result<(), ExecError>;
     /// Can its effects be undone? [`Executor::run`] refuses plans with irreversible steps (use
     /// [`Executor::run_forward`]).
@@ -564,7 +888,12 @@ impl Action for Op {
             Op::InstallArchive { src, dest, .. } => {
                 format!("install {} -> {}", src.display(), dest.display())
             }
-            Op::BuildTemplate { archive, base, skeleton, .. } => format!(
+            Op::BuildTemplate {
+                archive,
+                base,
+                skeleton,
+                ..
+            } => format!(
                 "extract {} into {}, split skeleton into {}",
                 archive.display(),
                 base.display(),
@@ -971,18 +1300,17 @@ impl Action for Op {
             } => {
                 for d in [base, skeleton] {
                     let empty = fs::read_dir(d)
-                        .map_err(|source| ExecError::Release(thinjail_release::Error::Io {
-                            op: "opendir",
-                            path: d.clone(),
-                            source,
-                        }))?
+                        .map_err(|source| {
+                            ExecError::Release(thinjail_release::Error::Io {
+                                op: "opendir",
+                                path: d.clone(),
+                                source,
+                            })
+                        })?
                         .next()
                         .is_none();
                     if !empty {
-                        return Err(ExecError::Refused(format!(
-                            "{} is not empty",
-                            d.display()
-                        )));
+                        return Err(ExecError::Refused(format!("{} is not empty", d.display())));
                     }
                 }
                 // Recorded before the work: emptying an empty directory is a no-op, so undo
