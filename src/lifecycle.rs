@@ -127,20 +127,10 @@ pub(crate) enum JailCmd {
     },
 }
 
-/// The real host. The FreeBSD implementation of `Host` is wired in by the lead; until then this
-/// build has none and says so (never a fake success).
+/// The real host (see `thinjail_core::run::real_host`: a clear error until the FreeBSD backend
+/// is wired in; never a fake success).
 fn real_host() -> Result<Box<dyn Host>, String> {
-    if cfg!(target_os = "freebsd") {
-        Err(
-            "thinjail: this build has no FreeBSD host backend wired in yet; use --sim --root DIR"
-                .into(),
-        )
-    } else {
-        Err(format!(
-            "thinjail: not built for this OS ({}): the real host needs FreeBSD; use --sim --root DIR",
-            std::env::consts::OS
-        ))
-    }
+    thinjail_core::run::real_host().map_err(|e| format!("thinjail: {e}; use --sim --root DIR"))
 }
 
 enum Backend {

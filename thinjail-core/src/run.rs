@@ -1198,6 +1198,26 @@ impl<'h> Runner<'h> {
     }
 }
 
+/// The real FreeBSD host. The `Host` implementation making the system calls is wired in here
+/// when it is part of the build; until then this returns a clear error on every OS (never a
+/// fake success).
+pub fn real_host() -> RunResult<Box<dyn Host>> {
+    if cfg!(target_os = "freebsd") {
+        refused("this build has no FreeBSD host backend wired in yet (use a simulated host)")
+    } else {
+        refused(format!(
+            "not built for this OS ({}): the real host needs FreeBSD (use a simulated host)",
+            std::env::consts::OS
+        ))
+    }
+}
+
+/// Is the effective user root (`geteuid(2)` == 0)?
+pub fn is_root() -> bool {
+    // SAFETY: geteuid(2) takes no arguments, cannot fail and touches no memory of ours.
+    unsafe { libc::geteuid() == 0 }
+}
+
 /// The gateway as an IPv4 address (for display).
 pub fn ipv4(ip: IpAddr) -> Option<Ipv4Addr> {
     match ip {
