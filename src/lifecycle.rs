@@ -134,7 +134,7 @@ fn real_host() -> Result<Box<dyn Host>, String> {
 }
 
 enum Backend {
-    Sim(SimHost, PathBuf),
+    Sim(Box<SimHost>, PathBuf),
     Real(Box<dyn Host>),
 }
 
@@ -148,7 +148,7 @@ impl Backend {
                 .canonicalize()
                 .map_err(|e| format!("thinjail: {}: {e}", root.display()))?;
             let h = SimHost::open_persistent(&root).map_err(|e| format!("thinjail: {e}"))?;
-            Ok(Backend::Sim(h, root))
+            Ok(Backend::Sim(Box::new(h), root))
         } else {
             Ok(Backend::Real(real_host()?))
         }
@@ -156,7 +156,7 @@ impl Backend {
 
     fn host(&self) -> &dyn Host {
         match self {
-            Backend::Sim(h, _) => h,
+            Backend::Sim(h, _) => h.as_ref(),
             Backend::Real(h) => h.as_ref(),
         }
     }
@@ -540,7 +540,7 @@ pub(crate) fn enable(g: &Global, n: Named) -> Result<(), String> {
 pub(crate) fn main_job(g: &Global) -> Result<(), String> {
     let j = ThinJail::recipe_dev();
     let t0 = Instant::now();
-    let simulated = g.sim || !cfg!(target_os = "freebsd");
+    let simulated = g.sim || !(cfg!(target_os = "freebsd") && thinjail_core::run::is_root());
     let (g2, release_dir) = if simulated {
         let base = match &g.root {
             Some(r) => r.clone(),

@@ -86,7 +86,8 @@ fn build(dir: &Path, storage: Storage, stage: Stage) {
 
 /// A fresh copy of the host built up to `stage` (built once per stage and storage).
 fn at_stage(storage: Storage, stage: Stage) -> tempfile::TempDir {
-    static CACHE: OnceLock<std::sync::Mutex<Vec<((Storage, Stage), PathBuf)>>> = OnceLock::new();
+    type Built = Vec<((Storage, Stage), PathBuf)>;
+    static CACHE: OnceLock<std::sync::Mutex<Built>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let src = {
         let mut c = cache.lock().unwrap();
@@ -509,7 +510,7 @@ fn whole_lifecycle_both_storages() {
         let after = host.state();
         // Everything the jail had is gone; what remains is rc.conf (enable), /var/log with the
         // console log, and /etc/jail.conf.
-        for (p, _) in &after.files {
+        for p in after.files.keys() {
             if !before.files.contains_key(p) {
                 let s = p.display().to_string();
                 assert!(
