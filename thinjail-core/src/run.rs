@@ -616,6 +616,17 @@ impl<'h> Runner<'h> {
                 j.root().display()
             ));
         }
+        let sh = j.template().dir().join("bin/sh");
+        if !matches!(
+            self.host.file_type(&sh)?,
+            Some(FileKind::File | FileKind::Symlink)
+        ) {
+            return refused(format!(
+                "{} is missing: the template is not a usable release (exec.start runs \
+                 /bin/sh /etc/rc); for simulated runs make one with `thinjail release generate DIR`",
+                sh.display()
+            ));
+        }
         if !self.exists(Path::new("/var/log"))? {
             return refused("/var/log does not exist (for the console log): run host init");
         }

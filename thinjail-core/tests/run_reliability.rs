@@ -218,15 +218,24 @@ fn fault_at_every_operation(op: Operation, storage: Storage) -> Tally {
     t
 }
 
+/// Simulated crashes are expected: keep them out of the output (installed once for the whole
+/// test binary, since the hook is process-wide and tests run in parallel).
+fn quiet_crashes() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<SimulatedCrash>().is_none() {
+                default(info);
+            }
+        }));
+    });
+}
+
 fn crash_at_every_operation(op: Operation, storage: Storage) -> Tally {
     let (n, before, after) = successful(op, storage);
     let mut t = Tally::default();
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|info| {
-        if info.payload().downcast_ref::<SimulatedCrash>().is_none() {
-            eprintln!("{info}");
-        }
-    }));
+    quiet_crashes();
     for k in 1..=n {
         let d = at_stage(storage, op.stage());
         let last = {
@@ -263,7 +272,6 @@ fn crash_at_every_operation(op: Operation, storage: Storage) -> Tally {
             panic!("{op:?}: crash after op {k} of {n} ({last}): not restored");
         }
     }
-    std::panic::set_hook(hook);
     t
 }
 
@@ -298,12 +306,7 @@ fn fault_at_every_host_operation_zfs() {
 
 #[test]
 fn fault_at_every_host_operation_directories() {
-    for op in [
-        Operation::Create,
-        Operation::Start,
-        Operation::Stop,
-        Operation::Destroy,
-    ] {
+    for op in OPS {
         let t = fault_at_every_operation(op, Storage::Directories);
         report("fault", Storage::Directories, op, &t);
     }
@@ -315,6 +318,31 @@ fn crash_at_every_host_operation_zfs() {
         let t = crash_at_every_operation(op, Storage::Zfs);
         report("crash", Storage::Zfs, op, &t);
     }
+}
+
+#[test]
+fn crash_at_every_host_operation_directories() {
+    for op in OPS {
+        let t = crash_at_every_operation(op, Storage::Directories);
+        report("crash", Storage::Directories, op, &t);
+    }
+}
+
+#[test]
+fn a_template_without_bin_sh_is_refused_at_start() {
+    let d = at_stage(Storage::Zfs, Stage::Created);
+    let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+    let r = runner(&host, d.path());
+    let j = jail(Storage::Zfs);
+    std::fs::remove_file(
+        d.path()
+            .join("root/zdata/jails/templates/14.2-RELEASE-base/bin/sh"),
+    )
+    .unwrap();
+    let before = host.state();
+    let e = r.start(&j).unwrap_err();
+    assert!(e.to_string().contains("not a usable release"), "{e}");
+    assert_eq!(host.state(), before);
 }
 
 fn numbered(i: usize) -> ThinJail {
