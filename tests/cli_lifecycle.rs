@@ -262,3 +262,48 @@ fn no_arguments_runs_the_main_job() {
         let _ = std::fs::remove_dir_all(format!("{root}.release"));
     }
 }
+
+#[test]
+fn eight_processes_create_and_start_jails_on_one_simulated_host() {
+    let d = tempfile::tempdir().unwrap();
+    let rel = d.path().join("rel");
+    let root = d.path().join("root");
+    ok(thinjail(&["release", "generate", rel.to_str().unwrap()]));
+    ok(sim(&root, &["host", "init"]));
+    ok(sim(
+        &root,
+        &[
+            "template",
+            "create",
+            "--archive",
+            rel.join("base.txz").to_str().unwrap(),
+        ],
+    ));
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let name = format!("p{i}");
+                let addr = format!("192.168.7.{}/24", 20 + i);
+                let c = sim(&root, &["jail", "create", &name, "--address", &addr]);
+                if !c.status.success() {
+                    return c;
+                }
+                sim(&root, &["jail", "start", &name, "--address", &addr])
+            })
+        })
+        .collect();
+    let mut n = 0;
+    for c in children {
+        ok(c.join().unwrap());
+        n += 1;
+    }
+    let s = ok(sim(&root, &["jail", "list"]));
+    let running = s
+        .lines()
+        .skip(1)
+        .filter(|l| l.split_whitespace().nth(1).is_some_and(|j| j != "-"))
+        .count();
+    println!("8 processes: {n} of 8 create+start succeeded, {running} running");
+    assert_eq!(running, 8, "{s}");
+}

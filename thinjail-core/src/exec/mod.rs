@@ -1479,19 +1479,51 @@ pub fn recover_dir(
     paths.sort();
     let mut out = Vec::new();
     for p in paths {
+        // A journal another process has just created (and not yet locked and written) is
+        // empty: leave it to its owner. One left empty by a crash right after creation held
+        // nothing; it is removed once it is a minute old.
+        if let Ok(md) = fs::metadata(&p)
+            && md.len() == 0
+        {
+            let old = md
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(60));
+            if old {
+                remove_journal(&p)?;
+            }
+            continue;
+        }
         let r = match recover(&p, host) {
             Ok(r) => r,
             // A running operation's journal: not ours to touch.
             Err(ExecError::Journal(JournalError::InUse { .. })) => continue,
+            // Committed and removed by its owner since the directory was listed.
+            Err(ExecError::Journal(JournalError::Io { source, .. }))
+                if source.kind() == std::io::ErrorKind::NotFound && !p.exists() =>
+            {
+                continue;
+            }
             Err(e) => return Err(e),
         };
-        fs::remove_file(&p).map_err(|source| JournalError::Io {
-            path: p.clone(),
-            source,
-        })?;
+        remove_journal(&p)?;
         out.push((p, r));
     }
     Ok(out)
+}
+
+/// Remove a closed journal; another process's recovery may have removed it first (it is
+/// closed, so that is fine).
+fn remove_journal(p: &Path) -> Result<(), ExecError> {
+    match fs::remove_file(p) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(JournalError::Io {
+            path: p.to_path_buf(),
+            source: e,
+        }
+        .into()),
+        _ => Ok(()),
+    }
 }
 
 static JOURNAL_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -1600,10 +1632,7 @@ impl<'h> Executor<'h> {
         }
         let journal = tx.journal_path().to_path_buf();
         let ctx = tx.commit()?;
-        fs::remove_file(&journal).map_err(|source| JournalError::Io {
-            path: journal,
-            source,
-        })?;
+        remove_journal(&journal)?;
         Ok(ctx)
     }
 
@@ -1636,10 +1665,7 @@ impl<'h> Executor<'h> {
         run_forward_from(&mut tx, steps, 0)?;
         let journal = tx.journal_path().to_path_buf();
         let ctx = tx.commit()?;
-        fs::remove_file(&journal).map_err(|source| JournalError::Io {
-            path: journal,
-            source,
-        })?;
+        remove_journal(&journal)?;
         Ok(ctx)
     }
 }
