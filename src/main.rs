@@ -1,6 +1,10 @@
 //! The `thinjail` command.
 //!
-//! With no arguments it prints the plan of creating and starting the recipe's `dev` jail.
+//! With no arguments it creates and starts the recipe's `dev` jail: on FreeBSD as root on the
+//! real host; elsewhere on a simulated host under a fresh temporary root, with a generated
+//! release tree (clearly labelled). `--dry-run` prints the plan instead.
+
+mod lifecycle;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -11,11 +15,22 @@ use thinjail_core::plan;
 
 /// Create and run FreeBSD VNET thin jails.
 ///
-/// With no arguments, prints the plan (as a shell script) of creating and starting the recipe's
-/// `dev` jail, without touching the host.
+/// With no arguments: create and start the recipe's `dev` jail (on FreeBSD as root for real;
+/// elsewhere on a simulated host under a temporary directory, with a generated release tree).
+/// With --dry-run: print the plan (a sh(1) script) and change nothing.
 #[derive(Parser, Debug)]
 #[command(name = "thinjail", version, about, long_about)]
 struct Cli {
+    /// Run on a simulated host (SimHost) kept under --root instead of the real kernel.
+    #[arg(long)]
+    sim: bool,
+    /// With --sim: the directory every host path is placed under (an alternate root; paths
+    /// written inside files stay the host's own).
+    #[arg(long = "root", value_name = "DIR", requires = "sim")]
+    sim_root: Option<PathBuf>,
+    /// Print the plan (a sh(1) script) instead of running it.
+    #[arg(long, global = true)]
+    dry_run: bool,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -33,6 +48,20 @@ enum Cmd {
         #[command(flatten)]
         jail: Box<JailArgs>,
     },
+    /// Prepare the host: datasets (or directories), the bridge, rc.conf.
+    #[command(subcommand)]
+    Host(lifecycle::HostCmd),
+    /// Release archives: download (verified) or generate a simulated one.
+    #[command(subcommand)]
+    Release(lifecycle::ReleaseCmd),
+    /// Templates: create from base.txz, update with freebsd-update, destroy.
+    #[command(subcommand)]
+    Template(lifecycle::TemplateCmd),
+    /// Thin jails: create, start, stop, restart, destroy, list, exec.
+    #[command(subcommand)]
+    Jail(lifecycle::JailCmd),
+    /// Start a jail at boot (rc.conf jail_list).
+    Enable(lifecycle::Named),
 }
 
 #[derive(Subcommand, Debug)]
@@ -64,7 +93,7 @@ enum ConfCmd {
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
-enum Op {
+pub(crate) enum Op {
     /// Datasets and rc.conf jail_enable/jail_parallel_start.
     HostInit,
     /// Download, verify, extract, patch a release; split and snapshot its skeleton.
@@ -103,7 +132,7 @@ enum EpairArg {
 
 /// The jail and host the plan is for; defaults are the recipe's.
 #[derive(Args, Debug, Clone)]
-struct JailArgs {
+pub(crate) struct JailArgs {
     /// Jail name.
     #[arg(long, default_value = "dev")]
     name: String,
@@ -155,7 +184,7 @@ struct JailArgs {
 }
 
 impl JailArgs {
-    fn build(&self) -> Result<ThinJail, String> {
+    pub(crate) fn build(&self) -> Result<ThinJail, String> {
         let spec = ThinJailSpec {
             name: self.name.clone(),
             release: self.release.clone(),
@@ -185,7 +214,7 @@ impl JailArgs {
     }
 }
 
-fn plan_for(op: Op, j: &ThinJail) -> plan::Plan {
+pub(crate) fn plan_for(op: Op, j: &ThinJail) -> plan::Plan {
     match op {
         Op::HostInit => plan::host_init(j.layout()),
         Op::TemplateCreate => plan::template_create(j.template()),
@@ -243,16 +272,27 @@ fn conf(cmd: ConfCmd) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let g = lifecycle::Global {
+        sim: cli.sim,
+        root: cli.sim_root.clone(),
+        dry_run: cli.dry_run,
+    };
     let result = match cli.cmd {
-        None => {
+        None if cli.dry_run => {
             let j = ThinJail::recipe_dev();
             print!("{}", plan_for(Op::Up, &j).to_shell());
             Ok(())
         }
+        None => lifecycle::main_job(&g),
         Some(Cmd::Conf(c)) => conf(c),
         Some(Cmd::Plan { op, jail }) => jail
             .build()
             .map(|j| print!("{}", plan_for(op, &j).to_shell())),
+        Some(Cmd::Host(c)) => lifecycle::host(&g, c),
+        Some(Cmd::Release(c)) => lifecycle::release(&g, c),
+        Some(Cmd::Template(c)) => lifecycle::template(&g, c),
+        Some(Cmd::Jail(c)) => lifecycle::jail(&g, c),
+        Some(Cmd::Enable(n)) => lifecycle::enable(&g, n),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -23,8 +23,8 @@ fn recipe_conf() -> std::path::PathBuf {
 }
 
 #[test]
-fn no_arguments_prints_the_dev_jail_create_and_start_plan() {
-    let o = thinjail(&[]);
+fn dry_run_without_arguments_prints_the_dev_jail_create_and_start_plan() {
+    let o = thinjail(&["--dry-run"]);
     assert!(o.status.success());
     let s = stdout(&o);
     assert!(s.starts_with("#!/bin/sh\n# thinjail plan: create jail dev, then start jail dev\n"));

@@ -13,5 +13,6 @@ pub mod jailconf;
 pub mod model;
 pub mod plan;
 pub mod rcconf;
+pub mod run;
 pub mod sim;
 pub mod thinconf;

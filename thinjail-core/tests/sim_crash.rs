@@ -151,7 +151,7 @@ fn log_lines_read_well() {
 /// A step that takes a little while (so the parent can kill the process mid-plan).
 struct Slow(Op);
 
-impl thinjail_core::exec::Step for Slow {
+impl thinjail_core::exec::Action for Slow {
     fn describe(&self) -> String {
         self.0.describe()
     }

@@ -128,6 +128,41 @@ pub enum Effect {
         /// Jail name.
         jail: String,
     },
+    /// An epair with a kernel-chosen unit is about to be created (the write-ahead intent of
+    /// [`crate::exec::Op::CreateEpair`]); `before` lists the epair names that existed. Undone
+    /// (only after a crash between the call and its record) by destroying every epair not in
+    /// `before` that is still as the kernel made it: no description, down, in no bridge.
+    EpairPending {
+        /// Epair interfaces of the host's vnet before the call.
+        before: Vec<String>,
+    },
+    /// A real file was created (real path, not a host path).
+    RealFileCreated {
+        /// Real path.
+        path: PathBuf,
+    },
+    /// An empty directory was filled (real path; undo empties it again).
+    TreeFilled {
+        /// Real path.
+        path: PathBuf,
+    },
+    /// A directory tree was created (real path; undo removes it).
+    TreeCreated {
+        /// Real path.
+        path: PathBuf,
+    },
+    /// A file was replaced (real path; undo restores `previous` or removes the file).
+    FileReplaced {
+        /// Real path.
+        path: PathBuf,
+        /// The previous contents, `None` if it did not exist.
+        previous: Option<Vec<u8>>,
+    },
+    /// A host program ran (its changes are not undone).
+    CommandRun {
+        /// argv.
+        argv: Vec<String>,
+    },
     /// A command ran inside a jail (`exec.start`). Nothing to undo: removing the jail ends it.
     JailCommandRun {
         /// jid.
@@ -137,6 +172,14 @@ pub enum Effect {
         /// argv.
         argv: Vec<String>,
     },
+}
+
+fn real_io(path: &std::path::Path, source: std::io::Error) -> crate::host::HostError {
+    crate::host::HostError::Io {
+        op: crate::host::OpKind::RemoveFile,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn tolerate(r: HostResult<()>, ok: &[Errno]) -> HostResult<()> {
@@ -246,7 +289,49 @@ impl Effect {
                     Ok(())
                 }
             }
-            Effect::JailCommandRun { .. } => Ok(()),
+            Effect::JailCommandRun { .. } | Effect::CommandRun { .. } => Ok(()),
+            Effect::EpairPending { before } => {
+                for i in host.interfaces(None)? {
+                    if i.kind == crate::host::IfKind::Epair
+                        && !before.contains(&i.name)
+                        && i.description.is_none()
+                        && !i.up
+                        && i.member_of.is_none()
+                    {
+                        tolerate(host.if_destroy(&i.name), &[Errno::ENXIO])?;
+                    }
+                }
+                Ok(())
+            }
+            Effect::RealFileCreated { path } => match std::fs::remove_file(path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(real_io(path, e)),
+                _ => Ok(()),
+            },
+            Effect::TreeFilled { path } => {
+                let rd = match std::fs::read_dir(path) {
+                    Ok(rd) => rd,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                    Err(e) => return Err(real_io(path, e)),
+                };
+                for ent in rd {
+                    let ent = ent.map_err(|e| real_io(path, e))?;
+                    thinjail_release::template::remove_tree(&ent.path())
+                        .map_err(|e| real_io(&ent.path(), std::io::Error::other(e)))?;
+                }
+                Ok(())
+            }
+            Effect::TreeCreated { path } => thinjail_release::template::remove_tree(path)
+                .map_err(|e| real_io(path, std::io::Error::other(e))),
+            Effect::FileReplaced { path, previous } => {
+                let r = match previous {
+                    Some(b) => std::fs::write(path, b),
+                    None => match std::fs::remove_file(path) {
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                        r => r,
+                    },
+                };
+                r.map_err(|e| real_io(path, e))
+            }
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Execution with an undo journal: every multi-step operation either completes or leaves the host
 //! as it found it — also after a crash.
 //!
-//! - A [`Step`] changes the host and records each change as an [`Effect`] (which knows its
+//! - An [`Action`] (one step of an executable plan; not to be confused with the printable
+//!   [`crate::plan::Step`]) changes the host and records each change as an [`Effect`] (which knows its
 //!   inverse). Changes whose object is named in advance go through [`Transaction::guarded`]:
 //!   an `Intent` record is synced *before* the system call and `Done`/`Failed` after it, so even a
 //!   crash right after the call returned is undone. Changes whose name the kernel picks (an epair
@@ -19,8 +20,11 @@
 //!   across threads and processes; write-ahead intents rely on it (the run owns the objects it
 //!   names).
 //!
-//! Known window: a crash after the kernel created an interface with a unit it chose, and before
-//! the record of its name was synced, leaves that one interface behind (nothing else).
+//! Kernel-chosen names: an epair's creation is journaled as an intent listing the epairs that
+//! existed before, so recovery after a crash right after the call destroys the new pair (still
+//! undescribed, down, in no bridge). Known window: a *bridge* created with a kernel-chosen unit
+//! (`host init`) by a process that crashes before the record of its name was synced stays behind
+//! (nothing else).
 //!
 //! ```
 //! use thinjail_core::exec::{Executor, Op};
@@ -75,6 +79,12 @@ pub enum ExecError {
     /// A lock could not be taken.
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// Release or template file work failed.
+    #[error(transparent)]
+    Release(#[from] thinjail_release::Error),
+    /// An rc.conf edit failed.
+    #[error(transparent)]
+    RcConf(#[from] crate::rcconf::RcConfError),
     /// A step referred to a value no earlier step produced (`epair.b`, a jail name).
     #[error("unknown reference {0:?}: no earlier step produced it and the host has no such object")]
     UnknownRef(String),
@@ -145,6 +155,8 @@ pub struct Context {
     pub jids: BTreeMap<String, i32>,
     /// Interface name by variable.
     pub ifaces: BTreeMap<String, String>,
+    /// Exit status of `exec.stop` commands ([`Op::JailStop`]) by jail name.
+    pub stop_status: BTreeMap<String, i32>,
 }
 
 /// An interface named directly or through a [`Context`] variable.
@@ -155,6 +167,16 @@ pub enum IfRef {
     Name(String),
     /// The name bound to this variable by an earlier step.
     Var(String),
+}
+
+impl std::fmt::Display for IfRef {
+    /// `igc0bridge`, or `$e.a` for a variable.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IfRef::Name(n) => f.write_str(n),
+            IfRef::Var(v) => write!(f, "${v}"),
+        }
+    }
 }
 
 impl IfRef {
@@ -175,8 +197,11 @@ impl IfRef {
     }
 }
 
-/// One step of a plan: changes the host and records what it changed.
-pub trait Step {
+/// One step of an executable plan: changes the host and records what it changed.
+///
+/// (A [`crate::plan::Step`] is a step of a *printable* plan; [`Op`] is the executable primitive
+/// and [`crate::run`] turns the recipe's operations into `Op`s.)
+pub trait Action {
     /// Human-readable description (`mount nullfs /t/base -> /j/dev (ro)`).
     fn describe(&self) -> String;
     /// Do it, recording every change with [`Transaction::record`] as soon as it is made.
@@ -371,6 +396,91 @@ pub enum Op {
         /// Host path.
         path: PathBuf,
     },
+    // ---- file-tree work done directly on the machine's file system. Paths are *real* paths
+    // (on a simulated host: already placed under its root), not host paths. ----
+    /// Install a release archive (verified against a MANIFEST when one is given) at `dest`,
+    /// which must not exist (undo removes it).
+    InstallArchive {
+        /// The archive to install.
+        src: PathBuf,
+        /// MANIFEST to verify `base.txz` against.
+        manifest: Option<PathBuf>,
+        /// Real destination path.
+        dest: PathBuf,
+    },
+    /// Fill an empty template directory from `archive` (extract), copy the host's resolv.conf
+    /// and localtime from `host_root`, and split the skeleton into the empty `skeleton`
+    /// directory (moves, relative links). Undo empties both directories again.
+    BuildTemplate {
+        /// `base.txz`.
+        archive: PathBuf,
+        /// Real path of the template directory (must be empty).
+        base: PathBuf,
+        /// Real path of the skeleton directory (must be empty).
+        skeleton: PathBuf,
+        /// Real path of the host's root (where `etc/resolv.conf` is read).
+        host_root: PathBuf,
+    },
+    /// Copy a directory tree (modes, symlinks) to `dest`, which must not exist (undo removes it).
+    CopyTree {
+        /// Real source directory.
+        src: PathBuf,
+        /// Real destination.
+        dest: PathBuf,
+    },
+    /// Remove a directory tree if it exists (file flags cleared first). Irreversible.
+    RemoveTree {
+        /// Real path.
+        path: PathBuf,
+    },
+    /// Edit an rc.conf(5) file as sysrc(8) does (undo restores the previous contents).
+    RcConf {
+        /// Real path of the file.
+        path: PathBuf,
+        /// The edit.
+        edit: RcEdit,
+    },
+    /// Run a program on the host (freebsd-update); a non-zero exit fails the step. Its changes
+    /// are not undone (undo of the surrounding steps still runs).
+    HostCommand {
+        /// argv.
+        argv: Vec<String>,
+    },
+    /// `exec.stop`: run a command in the jail if the jail exists; its exit status is reported,
+    /// not fatal (the jail is removed next either way). Irreversible.
+    JailStop {
+        /// Jail name.
+        jail: String,
+        /// Command.
+        command: JailCommand,
+    },
+}
+
+/// An rc.conf(5) edit (see [`crate::rcconf::RcConf`]).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(tag = "edit", rename_all = "snake_case")]
+pub enum RcEdit {
+    /// `sysrc name=value`.
+    Set {
+        /// Variable.
+        name: String,
+        /// Value.
+        value: String,
+    },
+    /// `sysrc name+=item` (once).
+    ListAdd {
+        /// Variable.
+        name: String,
+        /// Item.
+        item: String,
+    },
+    /// `sysrc name-=item`.
+    ListRemove {
+        /// Variable.
+        name: String,
+        /// Item.
+        item: String,
+    },
 }
 
 /// Every ancestor of `path` (excluding `/`), shortest first.
@@ -408,7 +518,7 @@ fn mkdir_all(tx: &mut Transaction<'_>, path: &Path, mode: u32) -> Result<(), Exe
     Ok(())
 }
 
-impl Step for Op {
+impl Action for Op {
     fn describe(&self) -> String {
         match self {
             Op::CreateDataset { name, .. } => format!("create dataset {name}"),
@@ -437,18 +547,18 @@ impl Step for Op {
                 Some(u) => format!("create bridge{u} as {bind}"),
                 None => format!("create bridge as {bind}"),
             },
-            Op::RenameIf { iface, to } => format!("rename {iface:?} -> {to}"),
-            Op::DescribeIf { iface, description } => format!("describe {iface:?} {description:?}"),
-            Op::IfUp { iface } => format!("up {iface:?}"),
-            Op::BridgeAddm { bridge, member } => format!("bridge {bridge:?} addm {member:?}"),
-            Op::VnetMove { iface, jail } => format!("move {iface:?} into jail {jail}"),
+            Op::RenameIf { iface, to } => format!("rename {iface} -> {to}"),
+            Op::DescribeIf { iface, description } => format!("describe {iface} {description:?}"),
+            Op::IfUp { iface } => format!("up {iface}"),
+            Op::BridgeAddm { bridge, member } => format!("bridge {bridge} addm {member}"),
+            Op::VnetMove { iface, jail } => format!("move {iface} into jail {jail}"),
             Op::JailAddr {
                 jail,
                 iface,
                 addr,
                 prefix,
-            } => format!("jail {jail}: {iface:?} inet {addr}/{prefix}"),
-            Op::JailIfUp { jail, iface } => format!("jail {jail}: up {iface:?}"),
+            } => format!("jail {jail}: {iface} inet {addr}/{prefix}"),
+            Op::JailIfUp { jail, iface } => format!("jail {jail}: up {iface}"),
             Op::JailDefaultRoute { jail, gateway } => {
                 format!("jail {jail}: route add default {gateway}")
             }
@@ -456,11 +566,42 @@ impl Step for Op {
                 format!("jail {jail}: exec {}", command.argv.join(" "))
             }
             Op::RemoveJail { jail } => format!("remove jail {jail}"),
-            Op::DestroyIf { iface } => format!("destroy {iface:?}"),
-            Op::BridgeDeletem { bridge, member } => format!("bridge {bridge:?} deletem {member:?}"),
+            Op::DestroyIf { iface } => format!("destroy {iface}"),
+            Op::BridgeDeletem { bridge, member } => format!("bridge {bridge} deletem {member}"),
             Op::DestroyDataset { name } => format!("destroy dataset {name}"),
             Op::RemoveDir { path } => format!("rmdir {}", path.display()),
             Op::RemoveFile { path } => format!("rm {}", path.display()),
+            Op::InstallArchive { src, dest, .. } => {
+                format!("install {} -> {}", src.display(), dest.display())
+            }
+            Op::BuildTemplate {
+                archive,
+                base,
+                skeleton,
+                ..
+            } => format!(
+                "extract {} into {}, split skeleton into {}",
+                archive.display(),
+                base.display(),
+                skeleton.display()
+            ),
+            Op::CopyTree { src, dest } => format!("cp -a {} {}", src.display(), dest.display()),
+            Op::RemoveTree { path } => format!("rm -rf {}", path.display()),
+            Op::RcConf { path, edit } => match edit {
+                RcEdit::Set { name, value } => {
+                    format!("sysrc -f {} {name}={value}", path.display())
+                }
+                RcEdit::ListAdd { name, item } => {
+                    format!("sysrc -f {} {name}+={item}", path.display())
+                }
+                RcEdit::ListRemove { name, item } => {
+                    format!("sysrc -f {} {name}-={item}", path.display())
+                }
+            },
+            Op::HostCommand { argv } => argv.join(" "),
+            Op::JailStop { jail, command } => {
+                format!("jail {jail}: exec.stop {}", command.argv.join(" "))
+            }
         }
     }
 
@@ -603,10 +744,25 @@ impl Step for Op {
             Op::CreateEpair { bind } => {
                 // The kernel picks the unit: the name is only known afterwards (see the module
                 // docs for the crash window this leaves).
-                let pair = host.epair_create(None)?;
+                // The intent names the epairs that existed before, so recovery after a crash
+                // between the call and the record can find the new one (undescribed, down,
+                // in no bridge) and destroy it.
+                let before: Vec<String> = host
+                    .interfaces(None)?
+                    .into_iter()
+                    .filter(|i| i.kind == crate::host::IfKind::Epair)
+                    .map(|i| i.name)
+                    .collect();
+                let pair = tx.guarded(
+                    Effect::EpairPending { before },
+                    |h| h.epair_create(None),
+                    |pair| Effect::IfCreated {
+                        name: pair.a.clone(),
+                    },
+                )?;
                 tx.ctx.ifaces.insert(format!("{bind}.a"), pair.a.clone());
                 tx.ctx.ifaces.insert(format!("{bind}.b"), pair.b.clone());
-                tx.record(Effect::IfCreated { name: pair.a })
+                Ok(())
             }
             Op::CreateBridge { bind, unit } => {
                 if let Some(u) = unit {
@@ -807,6 +963,145 @@ impl Step for Op {
                 None => Ok(()),
                 Some(_) => host.remove_file(path).map_err(Into::into),
             },
+            Op::InstallArchive {
+                src,
+                manifest,
+                dest,
+            } => {
+                if dest.exists() {
+                    return Err(ExecError::Refused(format!(
+                        "{} already exists",
+                        dest.display()
+                    )));
+                }
+                tx.record(Effect::RealFileCreated { path: dest.clone() })?;
+                thinjail_release::fetch::use_local(src, manifest.as_deref(), "base.txz", dest)?;
+                Ok(())
+            }
+            Op::BuildTemplate {
+                archive,
+                base,
+                skeleton,
+                host_root,
+            } => {
+                for d in [base, skeleton] {
+                    let empty = fs::read_dir(d)
+                        .map_err(|source| {
+                            ExecError::Release(thinjail_release::Error::Io {
+                                op: "opendir",
+                                path: d.clone(),
+                                source,
+                            })
+                        })?
+                        .next()
+                        .is_none();
+                    if !empty {
+                        return Err(ExecError::Refused(format!("{} is not empty", d.display())));
+                    }
+                }
+                // Recorded before the work: emptying an empty directory is a no-op, so undo
+                // after a crash at any point in between is right.
+                tx.record(Effect::TreeFilled { path: base.clone() })?;
+                tx.record(Effect::TreeFilled {
+                    path: skeleton.clone(),
+                })?;
+                let layout = thinjail_release::template::TemplateLayout {
+                    base: base.clone(),
+                    skeleton: skeleton.clone(),
+                };
+                thinjail_release::template::extract_base(
+                    archive,
+                    &layout,
+                    &thinjail_release::extract::ExtractOptions::default(),
+                )?;
+                thinjail_release::template::copy_host_files(host_root, &layout)?;
+                thinjail_release::template::split_skeleton(&layout)?;
+                Ok(())
+            }
+            Op::CopyTree { src, dest } => {
+                if fs::symlink_metadata(dest).is_ok() {
+                    return Err(ExecError::Refused(format!(
+                        "{} already exists",
+                        dest.display()
+                    )));
+                }
+                tx.record(Effect::TreeCreated { path: dest.clone() })?;
+                copy_tree(src, dest)
+            }
+            Op::RemoveTree { path } => {
+                thinjail_release::template::remove_tree(path)?;
+                Ok(())
+            }
+            Op::RcConf { path, edit } => {
+                let previous = match fs::read(path) {
+                    Ok(b) => Some(b),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(source) => {
+                        return Err(ExecError::Release(thinjail_release::Error::Io {
+                            op: "read",
+                            path: path.clone(),
+                            source,
+                        }));
+                    }
+                };
+                let text = String::from_utf8_lossy(previous.as_deref().unwrap_or_default());
+                let mut rc = crate::rcconf::RcConf::parse(&text);
+                let changed = match edit {
+                    RcEdit::Set { name, value } => {
+                        rc.get(name).as_deref() != Some(value.as_str()) && {
+                            rc.set(name, value)?;
+                            true
+                        }
+                    }
+                    RcEdit::ListAdd { name, item } => rc.append_to_list(name, item)?,
+                    RcEdit::ListRemove { name, item } => rc.remove_from_list(name, item)?,
+                };
+                if !changed {
+                    return Ok(());
+                }
+                tx.record(Effect::FileReplaced {
+                    path: path.clone(),
+                    previous,
+                })?;
+                rc.write_atomic(path)?;
+                Ok(())
+            }
+            Op::HostCommand { argv } => {
+                let Some((prog, args)) = argv.split_first() else {
+                    return Err(ExecError::Refused("empty command".into()));
+                };
+                tx.record(Effect::CommandRun { argv: argv.clone() })?;
+                let st = std::process::Command::new(prog)
+                    .args(args)
+                    .status()
+                    .map_err(|source| {
+                        ExecError::Release(thinjail_release::Error::Io {
+                            op: "exec",
+                            path: PathBuf::from(prog),
+                            source,
+                        })
+                    })?;
+                if !st.success() {
+                    return Err(ExecError::Refused(format!(
+                        "{} exited with {st}",
+                        argv.join(" ")
+                    )));
+                }
+                Ok(())
+            }
+            Op::JailStop { jail, command } => {
+                let Some(j) = host.jail_by_name(jail)? else {
+                    return Ok(());
+                };
+                let status = host.jail_exec(j.jid, command)?;
+                tx.record(Effect::JailCommandRun {
+                    jid: j.jid,
+                    jail: jail.clone(),
+                    argv: command.argv.clone(),
+                })?;
+                tx.ctx.stop_status.insert(jail.clone(), status);
+                Ok(())
+            }
         }
     }
 
@@ -817,12 +1112,43 @@ impl Step for Op {
                 | Op::DestroyIf { .. }
                 | Op::DestroyDataset { .. }
                 | Op::RemoveFile { .. }
+                | Op::RemoveTree { .. }
+                | Op::JailStop { .. }
         )
     }
 }
 
 /// EEXIST before anything changes if the dataset exists (so a write-ahead intent never names
 /// someone else's dataset).
+/// `cp -a` of a directory tree: directories, files (contents and mode), symlinks.
+fn copy_tree(src: &Path, dest: &Path) -> Result<(), ExecError> {
+    use std::os::unix::fs::PermissionsExt;
+    let io = |op: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| ExecError::Release(thinjail_release::Error::Io { op, path, source })
+    };
+    let md = fs::symlink_metadata(src).map_err(io("lstat", src))?;
+    if md.file_type().is_symlink() {
+        let t = fs::read_link(src).map_err(io("readlink", src))?;
+        std::os::unix::fs::symlink(&t, dest).map_err(io("symlink", dest))?;
+    } else if md.is_dir() {
+        fs::create_dir(dest).map_err(io("mkdir", dest))?;
+        let mut names: Vec<_> = fs::read_dir(src)
+            .map_err(io("opendir", src))?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        names.sort();
+        for n in names {
+            copy_tree(&src.join(&n), &dest.join(&n))?;
+        }
+        fs::set_permissions(dest, fs::Permissions::from_mode(md.permissions().mode()))
+            .map_err(io("chmod", dest))?;
+    } else if md.is_file() {
+        fs::copy(src, dest).map_err(io("copy", dest))?;
+    }
+    Ok(())
+}
+
 fn refuse_existing_dataset(host: &dyn Host, op: OpKind, name: &str) -> Result<(), ExecError> {
     if host.dataset_exists(name)? {
         return Err(HostError::os_msg(
@@ -1004,7 +1330,7 @@ impl<'h> Transaction<'h> {
     }
 
     /// Run one step.
-    pub fn apply<S: Step + ?Sized>(&mut self, step: &S) -> Result<(), ExecError> {
+    pub fn apply<S: Action + ?Sized>(&mut self, step: &S) -> Result<(), ExecError> {
         step.apply(self)
     }
 
@@ -1068,7 +1394,7 @@ pub struct RecoverReport {
 /// Idempotent: effects that are already undone count as undone.
 ///
 /// ```
-/// use thinjail_core::exec::{recover, Op, Step, Transaction};
+/// use thinjail_core::exec::{recover, Action, Op, Transaction};
 /// use thinjail_core::sim::SimHost;
 /// # let dir = std::env::temp_dir().join(format!("tj-recover-doc-{}", std::process::id()));
 /// let host = SimHost::new(dir.join("root")).unwrap();
@@ -1153,24 +1479,57 @@ pub fn recover_dir(
     paths.sort();
     let mut out = Vec::new();
     for p in paths {
+        // A journal another process has just created (and not yet locked and written) is
+        // empty: leave it to its owner. One left empty by a crash right after creation held
+        // nothing; it is removed once it is a minute old.
+        if let Ok(md) = fs::metadata(&p)
+            && md.len() == 0
+        {
+            let old = md
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(60));
+            if old {
+                remove_journal(&p)?;
+            }
+            continue;
+        }
         let r = match recover(&p, host) {
             Ok(r) => r,
             // A running operation's journal: not ours to touch.
             Err(ExecError::Journal(JournalError::InUse { .. })) => continue,
+            // Committed and removed by its owner since the directory was listed.
+            Err(ExecError::Journal(JournalError::Io { source, .. }))
+                if source.kind() == std::io::ErrorKind::NotFound && !p.exists() =>
+            {
+                continue;
+            }
             Err(e) => return Err(e),
         };
-        fs::remove_file(&p).map_err(|source| JournalError::Io {
-            path: p.clone(),
-            source,
-        })?;
+        remove_journal(&p)?;
         out.push((p, r));
     }
     Ok(out)
 }
 
+/// Remove a closed journal; another process's recovery may have removed it first (it is
+/// closed, so that is fine).
+fn remove_journal(p: &Path) -> Result<(), ExecError> {
+    match fs::remove_file(p) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(JournalError::Io {
+            path: p.to_path_buf(),
+            source: e,
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
 static JOURNAL_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// Runs plans against a host with a journal per run and optional locks.
+#[derive(Debug)]
 pub struct Executor<'h> {
     host: &'h dyn Host,
     journal_dir: PathBuf,
@@ -1234,7 +1593,7 @@ impl<'h> Executor<'h> {
     /// removed, and the produced values are returned. On the first error every completed effect
     /// is undone in reverse and the journal closed ([`ExecError::RolledBack`]); if undo fails too
     /// the journal stays for [`recover`] ([`ExecError::UndoIncomplete`]).
-    pub fn run<S: Step>(
+    pub fn run<S: Action>(
         &self,
         label: &str,
         locks: &[Lock],
@@ -1273,10 +1632,7 @@ impl<'h> Executor<'h> {
         }
         let journal = tx.journal_path().to_path_buf();
         let ctx = tx.commit()?;
-        fs::remove_file(&journal).map_err(|source| JournalError::Io {
-            path: journal,
-            source,
-        })?;
+        remove_journal(&journal)?;
         Ok(ctx)
     }
 
@@ -1309,10 +1665,7 @@ impl<'h> Executor<'h> {
         run_forward_from(&mut tx, steps, 0)?;
         let journal = tx.journal_path().to_path_buf();
         let ctx = tx.commit()?;
-        fs::remove_file(&journal).map_err(|source| JournalError::Io {
-            path: journal,
-            source,
-        })?;
+        remove_journal(&journal)?;
         Ok(ctx)
     }
 }

@@ -1,0 +1,309 @@
+//! The lifecycle commands end to end on a simulated host (`--sim --root DIR`), as scripts use
+//! them: host init, template create from an archive, jail create/start/list/exec/stop/destroy,
+//! --dry-run, errors, and `thinjail` with no arguments.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn thinjail(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_thinjail"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn sim(root: &Path, args: &[&str]) -> Output {
+    let mut a = vec!["--sim", "--root", root.to_str().unwrap()];
+    a.extend_from_slice(args);
+    thinjail(&a)
+}
+
+fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(o: Output) -> String {
+    assert!(
+        o.status.success(),
+        "stdout:\n{}\nstderr:\n{}",
+        out(&o),
+        err(&o)
+    );
+    out(&o)
+}
+
+fn fails(o: Output, needle: &str) -> String {
+    assert!(!o.status.success(), "unexpected success:\n{}", out(&o));
+    let e = err(&o);
+    assert!(e.contains(needle), "{needle:?} not in:\n{e}");
+    e
+}
+
+#[test]
+fn scripted_flow_with_the_recipe_defaults() {
+    let d = tempfile::tempdir().unwrap();
+    let rel = d.path().join("rel");
+    let root = d.path().join("root");
+    ok(thinjail(&["release", "generate", rel.to_str().unwrap()]));
+    let archive = rel.join("base.txz");
+    let manifest = rel.join("MANIFEST");
+    ok(sim(&root, &["host", "init"]));
+    let s = ok(sim(
+        &root,
+        &[
+            "template",
+            "create",
+            "14.2-RELEASE",
+            "--archive",
+            archive.to_str().unwrap(),
+            "--manifest",
+            manifest.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        s.contains("snapshot zdata/jails/templates/14.2-RELEASE-skeleton@base"),
+        "{s}"
+    );
+    // Real files under the root; paths inside files stay the host's own.
+    let skel = root.join("zdata/jails/templates/14.2-RELEASE-skeleton");
+    assert!(skel.join("etc/rc").is_file());
+    let base = root.join("zdata/jails/templates/14.2-RELEASE-base");
+    assert_eq!(
+        std::fs::read_link(base.join("etc")).unwrap(),
+        Path::new("skeleton/etc")
+    );
+    ok(sim(&root, &["jail", "create", "dev"]));
+    let conf = std::fs::read_to_string(root.join("etc/jail.conf.d/dev.conf")).unwrap();
+    assert!(conf.contains("/zdata/jails/${name}-nullfs-base"), "{conf}");
+    assert!(!conf.contains(root.to_str().unwrap()), "{conf}");
+    let s = ok(sim(&root, &["jail", "start", "dev"]));
+    assert!(s.contains("jail dev running: jid 1"), "{s}");
+    let s = ok(sim(&root, &["jail", "list"]));
+    let line = s.lines().find(|l| l.starts_with("dev ")).unwrap();
+    assert!(line.contains("192.168.7.253/24"), "{s}");
+    assert!(line.contains("/zdata/jails/dev-nullfs-base"), "{s}");
+    ok(sim(&root, &["jail", "exec", "dev", "sh", "-c", "true"]));
+    let log = std::fs::read_to_string(root.join("var/log/jail_console_dev.log")).unwrap();
+    assert!(log.contains("/bin/sh /etc/rc"), "{log}");
+    // Refusals leave everything as it is.
+    fails(sim(&root, &["jail", "destroy", "dev"]), "is running");
+    fails(sim(&root, &["jail", "start", "dev"]), "already running");
+    fails(
+        sim(&root, &["template", "destroy", "14.2-RELEASE"]),
+        "has clones",
+    );
+    ok(sim(&root, &["jail", "restart", "dev"]));
+    ok(sim(&root, &["template", "update", "14.2-RELEASE"]));
+    ok(sim(&root, &["enable", "dev"]));
+    let rc = std::fs::read_to_string(root.join("etc/rc.conf")).unwrap();
+    assert!(rc.contains("jail_list=\"dev\""), "{rc}");
+    ok(sim(&root, &["jail", "stop", "dev"]));
+    fails(sim(&root, &["jail", "stop", "dev"]), "not running");
+    ok(sim(&root, &["jail", "destroy", "dev"]));
+    assert!(!root.join("etc/jail.conf.d/dev.conf").exists());
+    assert!(!root.join("zdata/jails/dev-nullfs-base").exists());
+    let s = ok(sim(&root, &["jail", "list"]));
+    assert_eq!(s.lines().count(), 1, "{s}");
+    ok(sim(&root, &["template", "destroy", "14.2-RELEASE"]));
+    assert!(!base.exists());
+}
+
+#[test]
+fn plain_directory_storage() {
+    let d = tempfile::tempdir().unwrap();
+    let rel = d.path().join("rel");
+    let root = d.path().join("root");
+    ok(thinjail(&["release", "generate", rel.to_str().unwrap()]));
+    ok(sim(&root, &["host", "init", "--storage", "dir"]));
+    ok(sim(
+        &root,
+        &[
+            "template",
+            "create",
+            "--storage",
+            "dir",
+            "--archive",
+            rel.join("base.txz").to_str().unwrap(),
+        ],
+    ));
+    ok(sim(&root, &["jail", "create", "dev", "--storage", "dir"]));
+    assert!(root.join("zdata/jails/containers/dev/etc/rc").is_file());
+    ok(sim(&root, &["jail", "start", "dev", "--storage", "dir"]));
+    ok(sim(&root, &["jail", "stop", "dev", "--storage", "dir"]));
+    ok(sim(&root, &["jail", "destroy", "dev", "--storage", "dir"]));
+    assert!(!root.join("zdata/jails/containers/dev").exists());
+}
+
+#[test]
+fn dry_run_prints_plans_and_changes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    for (args, needle) in [
+        (vec!["host", "init"], "zfs create"),
+        (vec!["template", "create", "14.2-RELEASE"], "base.txz"),
+        (vec!["template", "update", "14.2-RELEASE"], "freebsd-update"),
+        (vec!["jail", "create", "dev"], "zfs clone"),
+        (vec!["jail", "start", "dev"], "/etc/rc"),
+        (vec!["jail", "stop", "dev"], "rc.shutdown"),
+        (vec!["jail", "restart", "dev"], "rc.shutdown"),
+        (vec!["jail", "destroy", "dev"], "zfs destroy"),
+        (vec!["enable", "dev"], "jail_list"),
+        (vec!["release", "fetch"], "base.txz"),
+    ] {
+        let mut a = vec!["--dry-run"];
+        a.extend(args.iter());
+        let s = ok(sim(&root, &a));
+        assert!(s.contains(needle), "{args:?}: {s}");
+        // --dry-run also works after the command.
+        let mut b = args.clone();
+        b.push("--dry-run");
+        ok(sim(&root, &b));
+    }
+    assert!(!root.exists(), "dry runs must not touch the host");
+}
+
+#[test]
+fn errors_are_clear() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    fails(sim(&root, &["jail", "start", "dev"]), "does not exist");
+    ok(sim(&root, &["host", "init"]));
+    fails(
+        sim(&root, &["jail", "create", "dev"]),
+        "run template create first",
+    );
+    fails(
+        sim(&root, &["template", "create", "14.2-RELEASE"]),
+        "run `thinjail release fetch` or pass --archive",
+    );
+    fails(
+        sim(
+            &root,
+            &["template", "create", "--archive", "/nonexistent/base.txz"],
+        ),
+        "is not a file",
+    );
+    fails(sim(&root, &["jail", "create", "not/valid"]), "invalid");
+    fails(sim(&root, &["jail", "exec", "dev", "sh"]), "not running");
+    // Without --sim on this OS (or without a wired-in FreeBSD host): a clear error.
+    if !cfg!(target_os = "freebsd") {
+        fails(thinjail(&["host", "init"]), "not built for this OS");
+    }
+    // --root requires --sim.
+    let o = thinjail(&["--root", "/tmp/x", "jail", "list"]);
+    assert!(!o.status.success());
+}
+
+#[test]
+fn a_tampered_archive_is_refused_and_nothing_is_left() {
+    let d = tempfile::tempdir().unwrap();
+    let rel = d.path().join("rel");
+    let root = d.path().join("root");
+    ok(thinjail(&["release", "generate", rel.to_str().unwrap()]));
+    ok(sim(&root, &["host", "init"]));
+    let a = rel.join("base.txz");
+    let mut bytes = std::fs::read(&a).unwrap();
+    let n = bytes.len();
+    bytes[n / 2] ^= 0xff;
+    std::fs::write(&a, bytes).unwrap();
+    fails(
+        sim(
+            &root,
+            &[
+                "template",
+                "create",
+                "--archive",
+                a.to_str().unwrap(),
+                "--manifest",
+                rel.join("MANIFEST").to_str().unwrap(),
+            ],
+        ),
+        "undone",
+    );
+    assert!(
+        !root
+            .join("zdata/jails/templates/14.2-RELEASE-base")
+            .exists()
+    );
+    assert!(
+        !root
+            .join("zdata/jails/media/14.2-RELEASE-base.txz")
+            .exists()
+    );
+}
+
+#[test]
+fn no_arguments_runs_the_main_job() {
+    if cfg!(target_os = "freebsd") {
+        return; // real host: not in tests
+    }
+    let t0 = std::time::Instant::now();
+    let o = thinjail(&[]);
+    let s = ok(o);
+    assert!(s.contains("SIMULATED"), "{s}");
+    assert!(s.contains("GENERATED"), "{s}");
+    assert!(s.contains("jail dev running"), "{s}");
+    assert!(s.contains("192.168.7.253/24"), "{s}");
+    assert!(
+        s.contains("devfs on /zdata/jails/dev-nullfs-base/dev (ruleset=5)"),
+        "{s}"
+    );
+    assert!(s.contains("description \"jail:dev\"; in igc0bridge"), "{s}");
+    println!("thinjail (no arguments) took {:?}", t0.elapsed());
+    assert!(t0.elapsed() < std::time::Duration::from_secs(30));
+    // Clean up the temporary root it printed.
+    if let Some(l) = s.lines().find(|l| l.starts_with("continue with: ")) {
+        let root = l.split_whitespace().nth(5).unwrap();
+        let _ = std::fs::remove_dir_all(root);
+        let _ = std::fs::remove_dir_all(format!("{root}.release"));
+    }
+}
+
+#[test]
+fn eight_processes_create_and_start_jails_on_one_simulated_host() {
+    let d = tempfile::tempdir().unwrap();
+    let rel = d.path().join("rel");
+    let root = d.path().join("root");
+    ok(thinjail(&["release", "generate", rel.to_str().unwrap()]));
+    ok(sim(&root, &["host", "init"]));
+    ok(sim(
+        &root,
+        &[
+            "template",
+            "create",
+            "--archive",
+            rel.join("base.txz").to_str().unwrap(),
+        ],
+    ));
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            let root = root.clone();
+            std::thread::spawn(move || {
+                let name = format!("p{i}");
+                let addr = format!("192.168.7.{}/24", 20 + i);
+                let c = sim(&root, &["jail", "create", &name, "--address", &addr]);
+                if !c.status.success() {
+                    return c;
+                }
+                sim(&root, &["jail", "start", &name, "--address", &addr])
+            })
+        })
+        .collect();
+    let mut n = 0;
+    for c in children {
+        ok(c.join().unwrap());
+        n += 1;
+    }
+    let s = ok(sim(&root, &["jail", "list"]));
+    let running = s
+        .lines()
+        .skip(1)
+        .filter(|l| l.split_whitespace().nth(1).is_some_and(|j| j != "-"))
+        .count();
+    println!("8 processes: {n} of 8 create+start succeeded, {running} running");
+    assert_eq!(running, 8, "{s}");
+}

@@ -1,0 +1,1330 @@
+//! Running the recipe on a [`Host`]: every lifecycle operation (host init, template create and
+//! update, jail create, start, stop, destroy, enable) lowered to executable [`Op`]s and run with
+//! the undo journal of [`crate::exec`].
+//!
+//! - Building operations (`host_init`, `template_create`, `template_update`, `create`, `start`,
+//!   `enable`) run with [`Executor::run`]: on any error the completed steps are undone in reverse,
+//!   and after a crash [`Runner::new`] finishes the undo (it runs [`recover_dir`]).
+//! - Teardown operations (`stop`, `destroy`, `template_destroy`) run with
+//!   [`Executor::run_forward`]: they are journaled first and completed after a failure or crash.
+//! - Each operation takes its locks before it looks at the host: the jail (exclusive), the
+//!   template (shared by jails, exclusive for template create/update/destroy), the bridge
+//!   (shared).
+//! - Refusals (a running jail, a template with clones, a dataset outside the layout, a jail
+//!   that does not exist…) happen before anything changes, as [`RunError::Refused`].
+//!
+//! Host paths (`/zdata/jails/dev`) go to the [`Host`]; file-tree work (extracting a release,
+//! copying a skeleton, editing rc.conf) is real I/O at the *real* path: the host path placed
+//! under the runner's root (`/` on a real host, the simulated host's root otherwise).
+//!
+//! ```
+//! use thinjail_core::model::ThinJail;
+//! use thinjail_core::run::Runner;
+//! use thinjail_core::sim::SimHost;
+//! let dir = tempfile::tempdir().unwrap();
+//! let host = SimHost::new(dir.path().join("root")).unwrap();
+//! host.add_pool("zdata").unwrap();
+//! let run = Runner::new(&host, dir.path().join("root"), dir.path().join("state")).unwrap();
+//! let j = ThinJail::recipe_dev();
+//! run.host_init(j.layout(), Some("igc0bridge")).unwrap();
+//! let rel = dir.path().join("release");
+//! std::fs::create_dir(&rel).unwrap();
+//! let (archive, manifest) = thinjail_core::run::generate_release(&rel).unwrap();
+//! run.template_create(j.template(), &archive, Some(&manifest)).unwrap();
+//! run.create(&j).unwrap();
+//! run.start(&j).unwrap();
+//! assert!(run.start(&j).is_err()); // already running: refused
+//! run.stop(&j).unwrap();
+//! run.destroy(&j).unwrap();
+//! ```
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Component, Path, PathBuf};
+
+use crate::exec::{
+    Context, ExecError, Executor, IfRef, Lock, LockDir, LockGuard, LockKey, Op, RcEdit,
+    RecoverReport, recover_dir,
+};
+use crate::host::{
+    DatasetProps, FileKind, FsType, Host, HostError, IfKind, JailCommand, JailSpec, Object, OpKind,
+};
+use crate::model::{HostLayout, ModelError, Storage, Template, ThinJail};
+
+/// Errors of [`Runner`] operations.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Execution failed (and was undone, or left for recovery as the error says).
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    /// A host query failed before anything changed.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// Refused before anything changed.
+    #[error("refused: {0}")]
+    Refused(String),
+    /// Invalid input.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Release file work failed.
+    #[error(transparent)]
+    Release(#[from] thinjail_release::Error),
+    /// A lock could not be taken.
+    #[error(transparent)]
+    Lock(#[from] crate::exec::LockError),
+}
+
+/// Result of a [`Runner`] operation.
+pub type RunResult<T> = Result<T, RunError>;
+
+fn refused<T>(msg: impl Into<String>) -> RunResult<T> {
+    Err(RunError::Refused(msg.into()))
+}
+
+/// Where a jail stands.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct JailStatus {
+    /// Name.
+    pub name: String,
+    /// jid when running.
+    pub jid: Option<i32>,
+    /// The jail's root path (from the kernel when running, else from its jail.conf.d file).
+    pub path: Option<PathBuf>,
+    /// The host side of its epair (found by the description `jail:<name>`).
+    pub epair: Option<String>,
+    /// IPv4 addresses inside its vnet.
+    pub addrs: Vec<(Ipv4Addr, u8)>,
+}
+
+/// Runs the recipe's operations on a host, with journal, undo, recovery and locks.
+#[derive(Debug)]
+pub struct Runner<'h> {
+    host: &'h dyn Host,
+    root: PathBuf,
+    exec: Executor<'h>,
+    locks: LockDir,
+    update_cmd: bool,
+}
+
+/// The environment of `exec.start`/`exec.stop` with `exec.clean` (jail(8): the login class's
+/// PATH, HOME of the user, SHELL, USER, TERM).
+fn clean_env() -> Vec<(String, String)> {
+    [
+        (
+            "PATH",
+            "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin",
+        ),
+        ("HOME", "/root"),
+        ("SHELL", "/bin/sh"),
+        ("USER", "root"),
+        ("TERM", "dumb"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// `/var/log/jail_console_<name>.log` (jail(8) `exec.consolelog`).
+pub fn console_log(name: &str) -> PathBuf {
+    PathBuf::from(format!("/var/log/jail_console_{name}.log"))
+}
+
+/// Is `name` a dataset strictly inside the layout's `templates` or `containers` dataset?
+pub fn dataset_in_layout(layout: &HostLayout, name: &str) -> bool {
+    [layout.templates_dataset(), layout.containers_dataset()]
+        .iter()
+        .any(|parent| {
+            name.strip_prefix(parent.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+                .is_some_and(|r| {
+                    !r.is_empty() && !r.split(['/', '@']).any(|c| c.is_empty() || c == "..")
+                })
+        })
+}
+
+impl<'h> Runner<'h> {
+    /// A runner on `host` whose file tree starts at `root` (`/` for a real host), keeping its
+    /// journals in `<state_dir>/journal` and locks in `<state_dir>/locks`. Journals left by a
+    /// crashed run are recovered first.
+    pub fn new(
+        host: &'h dyn Host,
+        root: impl Into<PathBuf>,
+        state_dir: impl AsRef<Path>,
+    ) -> RunResult<Runner<'h>> {
+        let state = state_dir.as_ref();
+        let exec = Executor::new(host, state.join("journal"))?;
+        let locks = LockDir::new(state.join("locks"))?;
+        let r = Runner {
+            host,
+            root: root.into(),
+            exec,
+            locks,
+            update_cmd: cfg!(target_os = "freebsd"),
+        };
+        r.recover()?;
+        Ok(r)
+    }
+
+    /// Whether `template update` runs freebsd-update(8) (default: on FreeBSD). A simulated
+    /// host has no freebsd-update: turn it off there (the update then only mounts and
+    /// unmounts the skeleton, and says so).
+    pub fn with_freebsd_update(mut self, on: bool) -> Self {
+        self.update_cmd = on;
+        self
+    }
+
+    /// Does `template update` run freebsd-update(8)?
+    pub fn runs_freebsd_update(&self) -> bool {
+        self.update_cmd
+    }
+
+    /// The host.
+    pub fn host(&self) -> &'h dyn Host {
+        self.host
+    }
+
+    /// Finish every interrupted operation found in the journal directory.
+    pub fn recover(&self) -> RunResult<Vec<(PathBuf, RecoverReport)>> {
+        Ok(recover_dir(self.exec.journal_dir(), self.host)?)
+    }
+
+    /// The real path of a host path (the host path under the runner's root).
+    pub fn real(&self, host_path: &Path) -> PathBuf {
+        let rel: PathBuf = host_path
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .collect();
+        self.root.join(rel)
+    }
+
+    fn lock(&self, locks: &[Lock]) -> RunResult<LockGuard> {
+        Ok(self.locks.lock(locks)?)
+    }
+
+    fn is_mounted(&self, at: &Path) -> RunResult<bool> {
+        Ok(self.host.mounts()?.iter().any(|m| m.at == at))
+    }
+
+    fn exists(&self, p: &Path) -> RunResult<bool> {
+        Ok(self.host.file_type(p)?.is_some())
+    }
+
+    /// Make a dataset (mounted at its inherited or given mountpoint) or a directory.
+    fn make_fs(
+        &self,
+        ops: &mut Vec<Op>,
+        storage: Storage,
+        dataset: &str,
+        dir: &Path,
+        mountpoint: Option<&Path>,
+    ) -> RunResult<()> {
+        match storage {
+            Storage::Zfs => {
+                if !self.host.dataset_exists(dataset)? {
+                    ops.push(Op::CreateDataset {
+                        name: dataset.into(),
+                        props: DatasetProps {
+                            mountpoint: mountpoint.map(Path::to_path_buf),
+                            ..Default::default()
+                        },
+                    });
+                    ops.push(Op::MountZfs {
+                        dataset: dataset.into(),
+                        at: Some(dir.to_path_buf()),
+                    });
+                } else if !self.is_mounted(dir)? {
+                    ops.push(Op::MountZfs {
+                        dataset: dataset.into(),
+                        at: Some(dir.to_path_buf()),
+                    });
+                }
+            }
+            Storage::Directories => ops.push(Op::MkdirAll {
+                path: dir.to_path_buf(),
+                mode: 0o755,
+            }),
+        }
+        Ok(())
+    }
+
+    fn rc_conf(&self) -> PathBuf {
+        self.real(Path::new("/etc/rc.conf"))
+    }
+
+    // ---------------------------------------------------------------- lowering
+
+    /// The steps of `host init`: the dataset tree (or directories), the bridge when missing
+    /// (created, renamed, up), `jail_enable`/`jail_parallel_start` in rc.conf.
+    pub fn host_init_ops(&self, layout: &HostLayout, bridge: Option<&str>) -> RunResult<Vec<Op>> {
+        let mut ops = Vec::new();
+        if layout.storage() == Storage::Zfs && !self.host.dataset_exists(layout.pool())? {
+            return refused(format!("pool {:?} does not exist", layout.pool()));
+        }
+        self.make_fs(
+            &mut ops,
+            layout.storage(),
+            &layout.jails_dataset(),
+            layout.root(),
+            Some(layout.root()),
+        )?;
+        for (ds, dir) in [
+            (layout.media_dataset(), layout.media_dir()),
+            (layout.templates_dataset(), layout.templates_dir()),
+            (layout.containers_dataset(), layout.containers_dir()),
+        ] {
+            self.make_fs(&mut ops, layout.storage(), &ds, &dir, None)?;
+        }
+        if let Some(b) = bridge {
+            let have = self
+                .host
+                .interfaces(None)?
+                .into_iter()
+                .find(|i| i.name == b);
+            match have {
+                Some(i) if i.kind != IfKind::Bridge => {
+                    return refused(format!("interface {b} exists and is not a bridge"));
+                }
+                Some(_) => {}
+                None => {
+                    ops.push(Op::CreateBridge {
+                        bind: "bridge".into(),
+                        unit: None,
+                    });
+                    ops.push(Op::RenameIf {
+                        iface: IfRef::var("bridge"),
+                        to: b.into(),
+                    });
+                }
+            }
+            ops.push(Op::IfUp {
+                iface: IfRef::Name(b.into()),
+            });
+        }
+        for d in ["/etc", "/var/log"] {
+            ops.push(Op::MkdirAll {
+                path: d.into(),
+                mode: 0o755,
+            });
+        }
+        for n in ["jail_enable", "jail_parallel_start"] {
+            ops.push(Op::RcConf {
+                path: self.rc_conf(),
+                edit: RcEdit::Set {
+                    name: n.into(),
+                    value: "YES".into(),
+                },
+            });
+        }
+        Ok(ops)
+    }
+
+    /// The steps of `template create` from a local `base.txz` (verified against `manifest`):
+    /// install the archive into the media directory, make the template and skeleton datasets
+    /// (or directories), extract, copy the host's resolv.conf/localtime, split the skeleton,
+    /// snapshot `@base` (ZFS).
+    pub fn template_create_ops(
+        &self,
+        t: &Template,
+        archive: &Path,
+        manifest: Option<&Path>,
+    ) -> RunResult<Vec<Op>> {
+        let layout = t.layout();
+        let sk = t.skeleton();
+        let storage = layout.storage();
+        if !self.exists(&layout.templates_dir())? {
+            return refused(format!(
+                "{} does not exist: run host init first",
+                layout.templates_dir().display()
+            ));
+        }
+        let exists = match storage {
+            Storage::Zfs => self.host.dataset_exists(&t.dataset())?,
+            Storage::Directories => self.exists(&t.dir())?,
+        };
+        if exists {
+            return refused(format!(
+                "template {} already exists ({})",
+                t.release().name(),
+                t.dir().display()
+            ));
+        }
+        if !archive.is_file() {
+            return refused(format!("archive {} is not a file", archive.display()));
+        }
+        let mut ops = Vec::new();
+        let media = self.real(&t.archive());
+        if media.exists() {
+            // A cached archive: it is verified again when a MANIFEST is given.
+            if let Some(m) = manifest {
+                thinjail_release::fetch::use_local(&media, Some(m), "base.txz", &media)?;
+            }
+        } else {
+            ops.push(Op::InstallArchive {
+                src: archive.to_path_buf(),
+                manifest: manifest.map(Path::to_path_buf),
+                dest: media.clone(),
+            });
+        }
+        self.make_fs(&mut ops, storage, &t.dataset(), &t.dir(), None)?;
+        self.make_fs(&mut ops, storage, &sk.dataset(), &sk.dir(), None)?;
+        ops.push(Op::BuildTemplate {
+            archive: media,
+            base: self.real(&t.dir()),
+            skeleton: self.real(&sk.dir()),
+            host_root: self.root.clone(),
+        });
+        if storage == Storage::Zfs {
+            ops.push(Op::Snapshot {
+                name: sk.snapshot(),
+            });
+        }
+        Ok(ops)
+    }
+
+    fn require_template(&self, t: &Template) -> RunResult<()> {
+        let ok = match t.layout().storage() {
+            Storage::Zfs => self.host.dataset_exists(&t.skeleton().snapshot())?,
+            Storage::Directories => self.exists(&t.skeleton().dir())?,
+        };
+        if !ok {
+            return refused(format!(
+                "template {} does not exist: run template create first",
+                t.release().name()
+            ));
+        }
+        Ok(())
+    }
+
+    /// The steps of `template update`: the skeleton nullfs-mounted at the template's
+    /// `skeleton/` (so its `etc`/`var` links resolve), freebsd-update(8) on the template (when
+    /// [`Runner::runs_freebsd_update`]), unmount.
+    pub fn template_update_ops(&self, t: &Template) -> RunResult<Vec<Op>> {
+        self.require_template(t)?;
+        let at = t.dir().join("skeleton");
+        if self.is_mounted(&at)? {
+            return refused(format!("{} is already mounted", at.display()));
+        }
+        let mut ops = vec![Op::MountNullfs {
+            lower: t.skeleton().dir(),
+            at: at.clone(),
+            readonly: false,
+        }];
+        if self.update_cmd {
+            let workdir = self.real(&t.layout().templates_dir().join(".freebsd-update"));
+            let u = thinjail_release::template::FreebsdUpdate::new(
+                self.real(&t.dir()),
+                workdir,
+                t.release().name().parse::<thinjail_release::Release>()?,
+            );
+            let mut argv = vec!["freebsd-update".to_string()];
+            argv.extend(u.args().iter().map(|a| a.to_string_lossy().into_owned()));
+            ops.push(Op::HostCommand { argv });
+        }
+        ops.push(Op::Unmount { at });
+        Ok(ops)
+    }
+
+    /// The steps of `template destroy` (refused while any jail's clone uses it).
+    pub fn template_destroy_ops(&self, t: &Template) -> RunResult<Vec<Op>> {
+        self.require_template(t)?;
+        let layout = t.layout();
+        let sk = t.skeleton();
+        let mut ops = Vec::new();
+        match layout.storage() {
+            Storage::Zfs => {
+                let clones = self.host.dataset_clones(&sk.snapshot())?;
+                if !clones.is_empty() {
+                    return refused(format!(
+                        "template {} has clones: {}",
+                        t.release().name(),
+                        clones.join(", ")
+                    ));
+                }
+                ops.push(self.destroy_dataset_op(layout, &sk.snapshot())?);
+                for (ds, dir) in [(sk.dataset(), sk.dir()), (t.dataset(), t.dir())] {
+                    ops.push(Op::Unmount { at: dir.clone() });
+                    ops.push(Op::RemoveTree {
+                        path: self.real(&dir),
+                    });
+                    ops.push(self.destroy_dataset_op(layout, &ds)?);
+                }
+            }
+            Storage::Directories => {
+                let users = self.jails_using(t)?;
+                if !users.is_empty() {
+                    return refused(format!(
+                        "template {} is used by jails: {}",
+                        t.release().name(),
+                        users.join(", ")
+                    ));
+                }
+                for dir in [sk.dir(), t.dir()] {
+                    ops.push(Op::RemoveTree {
+                        path: self.real(&dir),
+                    });
+                }
+            }
+        }
+        Ok(ops)
+    }
+
+    fn jails_using(&self, t: &Template) -> RunResult<Vec<String>> {
+        let needle = t.dir().display().to_string();
+        let mut out = Vec::new();
+        for (name, _) in self.conf_files()? {
+            let text = std::fs::read_to_string(
+                self.real(&PathBuf::from(format!("/etc/jail.conf.d/{name}.conf"))),
+            )
+            .unwrap_or_default();
+            let fstab = std::fs::read_to_string(
+                self.real(&t.layout().root().join(format!("{name}-nullfs-base.fstab"))),
+            )
+            .unwrap_or_default();
+            if text.contains(&needle) || fstab.contains(&needle) {
+                out.push(name);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A `DestroyDataset` step, refused unless the dataset is inside the layout's templates or
+    /// containers.
+    fn destroy_dataset_op(&self, layout: &HostLayout, name: &str) -> RunResult<Op> {
+        if !dataset_in_layout(layout, name) {
+            return refused(format!(
+                "dataset {name:?} is outside the layout ({} or {}): not destroying it",
+                layout.templates_dataset(),
+                layout.containers_dataset()
+            ));
+        }
+        Ok(Op::DestroyDataset { name: name.into() })
+    }
+
+    /// The steps of `jail create`: clone the skeleton's `@base` (or copy the skeleton), mount
+    /// the clone, make the root directory, write the fstab, `/etc/jail.conf` (if absent) and
+    /// `/etc/jail.conf.d/<name>.conf`.
+    pub fn create_ops(&self, j: &ThinJail) -> RunResult<Vec<Op>> {
+        self.require_template(j.template())?;
+        if self.exists(&j.conf_path())? || self.exists(&j.root())? {
+            return refused(format!("jail {} already exists", j.name()));
+        }
+        let mut ops = Vec::new();
+        match j.clone_dataset() {
+            Some(ds) => {
+                if self.host.dataset_exists(&ds)? {
+                    return refused(format!("dataset {ds} already exists"));
+                }
+                ops.push(Op::Clone {
+                    snapshot: j.skeleton().snapshot(),
+                    name: ds.clone(),
+                    props: DatasetProps::default(),
+                });
+                ops.push(Op::MountZfs {
+                    dataset: ds,
+                    at: Some(j.clone_dir()),
+                });
+            }
+            None => {
+                if self.exists(&j.clone_dir())? {
+                    return refused(format!("{} already exists", j.clone_dir().display()));
+                }
+                ops.push(Op::CopyTree {
+                    src: self.real(&j.skeleton().dir()),
+                    dest: self.real(&j.clone_dir()),
+                });
+            }
+        }
+        ops.push(Op::MkdirAll {
+            path: j.root(),
+            mode: 0o755,
+        });
+        ops.push(Op::WriteFile {
+            path: j.fstab_path(),
+            contents: j.fstab().render().into_bytes(),
+            mode: 0o644,
+        });
+        ops.push(Op::MkdirAll {
+            path: "/etc/jail.conf.d".into(),
+            mode: 0o755,
+        });
+        if !self.exists(Path::new("/etc/jail.conf"))? {
+            ops.push(Op::WriteFile {
+                path: "/etc/jail.conf".into(),
+                contents: crate::jailconf::render(&j.jail_conf_common()).into_bytes(),
+                mode: 0o644,
+            });
+        }
+        ops.push(Op::WriteFile {
+            path: j.conf_path(),
+            contents: crate::jailconf::render(&j.jail_conf()).into_bytes(),
+            mode: 0o644,
+        });
+        Ok(ops)
+    }
+
+    fn jail_spec(&self, j: &ThinJail) -> RunResult<JailSpec> {
+        let mut spec = JailSpec {
+            name: j.name().into(),
+            path: j.root(),
+            hostname: Some(j.hostname().into()),
+            vnet: j.vnet().is_some(),
+            devfs_ruleset: Some(j.devfs().ruleset()),
+            enforce_statfs: Some(2),
+            allow: vec!["raw_sockets".into()],
+            ..Default::default()
+        };
+        for p in j.params() {
+            let num = |v: &Option<String>| -> RunResult<u32> {
+                v.as_deref().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                    RunError::Refused(format!("parameter {} needs a number", p.name))
+                })
+            };
+            if let Some(a) = p.name.strip_prefix("allow.") {
+                match p.value.as_deref() {
+                    None | Some("1") | Some("true") => spec.allow.push(a.into()),
+                    Some("0") | Some("false") => spec.allow.retain(|x| x != a),
+                    Some(v) => return refused(format!("allow.{a}={v}: expected a boolean")),
+                }
+            } else if p.name == "enforce_statfs" {
+                spec.enforce_statfs = Some(num(&p.value)?);
+            } else if p.name == "children.max" {
+                spec.children_max = Some(num(&p.value)?);
+            } else {
+                return refused(format!(
+                    "jail parameter {} is not supported when thinjail starts the jail itself \
+                     (use jail.conf and service jail start)",
+                    p.name
+                ));
+            }
+        }
+        Ok(spec)
+    }
+
+    /// The steps of `jail start`: nullfs (template ro at the root, clone rw at `/skeleton`),
+    /// devfs with the jail's ruleset (checked to be loaded), the jail (VNET), an epair with a
+    /// kernel-chosen unit (optionally renamed), its `a` side described `jail:<name>`, up and in
+    /// the bridge, its `b` side in the jail's vnet, `lo0` up, the address, the default route,
+    /// then `/bin/sh /etc/rc` with the console log.
+    pub fn start_ops(&self, j: &ThinJail) -> RunResult<Vec<Op>> {
+        let name = j.name();
+        if let Some(info) = self.host.jail_by_name(name)? {
+            return refused(format!("jail {name} is already running (jid {})", info.jid));
+        }
+        if !self.exists(&j.root())? {
+            return refused(format!(
+                "jail {name} does not exist ({} missing): run jail create first",
+                j.root().display()
+            ));
+        }
+        let sh = j.template().dir().join("bin/sh");
+        if !matches!(
+            self.host.file_type(&sh)?,
+            Some(FileKind::File | FileKind::Symlink)
+        ) {
+            return refused(format!(
+                "{} is missing: the template is not a usable release (exec.start runs \
+                 /bin/sh /etc/rc); for simulated runs make one with `thinjail release generate DIR`",
+                sh.display()
+            ));
+        }
+        if !self.exists(Path::new("/var/log"))? {
+            return refused("/var/log does not exist (for the console log): run host init");
+        }
+        let spec = self.jail_spec(j)?;
+        let mut ops = Vec::new();
+        if let Some(ds) = j.clone_dataset()
+            && !self.is_mounted(&j.clone_dir())?
+        {
+            ops.push(Op::MountZfs {
+                dataset: ds,
+                at: Some(j.clone_dir()),
+            });
+        }
+        for m in j.mounts() {
+            if self.is_mounted(&m.target)? {
+                return refused(format!(
+                    "{} is already mounted: stop the jail first",
+                    m.target.display()
+                ));
+            }
+            ops.push(Op::MountNullfs {
+                lower: m.source.clone(),
+                at: m.target.clone(),
+                readonly: m.read_only,
+            });
+        }
+        ops.push(Op::MountDevfs {
+            at: j.root().join("dev"),
+            ruleset: j.devfs().ruleset(),
+        });
+        ops.push(Op::CreateJail { spec });
+        if let Some(v) = j.vnet() {
+            if v.ipv6.is_some() {
+                return refused(
+                    "IPv6 addresses are not configured by the executor yet (use jail.conf)",
+                );
+            }
+            if !self
+                .host
+                .interfaces(None)?
+                .iter()
+                .any(|i| i.name == v.bridge && i.kind == IfKind::Bridge)
+            {
+                return refused(format!(
+                    "bridge {} does not exist: run host init (or create it in rc.conf)",
+                    v.bridge
+                ));
+            }
+            ops.push(Op::CreateEpair { bind: "e".into() });
+            if v.epair == crate::model::EpairNaming::Derived {
+                let (a, b) = j.derived_epair_names();
+                ops.push(Op::RenameIf {
+                    iface: IfRef::var("e.a"),
+                    to: a,
+                });
+                ops.push(Op::RenameIf {
+                    iface: IfRef::var("e.b"),
+                    to: b,
+                });
+            }
+            ops.push(Op::DescribeIf {
+                iface: IfRef::var("e.a"),
+                description: format!("jail:{name}"),
+            });
+            ops.push(Op::IfUp {
+                iface: IfRef::var("e.a"),
+            });
+            ops.push(Op::BridgeAddm {
+                bridge: IfRef::Name(v.bridge.clone()),
+                member: IfRef::var("e.a"),
+            });
+            ops.push(Op::VnetMove {
+                iface: IfRef::var("e.b"),
+                jail: name.into(),
+            });
+            ops.push(Op::JailIfUp {
+                jail: name.into(),
+                iface: IfRef::Name("lo0".into()),
+            });
+            ops.push(Op::JailAddr {
+                jail: name.into(),
+                iface: IfRef::var("e.b"),
+                addr: v.address.addr(),
+                prefix: v.address.prefix_len(),
+            });
+            ops.push(Op::JailIfUp {
+                jail: name.into(),
+                iface: IfRef::var("e.b"),
+            });
+            ops.push(Op::JailDefaultRoute {
+                jail: name.into(),
+                gateway: v.gateway,
+            });
+        }
+        ops.push(Op::JailExec {
+            jail: name.into(),
+            command: JailCommand {
+                argv: vec!["/bin/sh".into(), "/etc/rc".into()],
+                env: clean_env(),
+                cwd: "/root".into(),
+                console_log: Some(console_log(name)),
+            },
+        });
+        Ok(ops)
+    }
+
+    /// The host side of the jail's epair, found by its description `jail:<name>`.
+    pub fn find_epair(&self, name: &str) -> RunResult<Option<String>> {
+        let d = format!("jail:{name}");
+        Ok(self
+            .host
+            .interfaces(None)?
+            .into_iter()
+            .find(|i| i.kind == IfKind::Epair && i.description.as_deref() == Some(d.as_str()))
+            .map(|i| i.name))
+    }
+
+    /// The steps of `jail stop`: `/bin/sh /etc/rc.shutdown jail` in the jail, the jail removed,
+    /// the epair (found by description) taken out of the bridge and destroyed, devfs and the
+    /// nullfs mounts unmounted in reverse. Refused when the jail is neither running nor
+    /// mounted.
+    pub fn stop_ops(&self, j: &ThinJail) -> RunResult<Vec<Op>> {
+        let name = j.name();
+        let running = self.host.jail_by_name(name)?.is_some();
+        let dev = j.root().join("dev");
+        let mounted: Vec<PathBuf> = self
+            .host
+            .mounts()?
+            .into_iter()
+            .map(|m| m.at)
+            .filter(|at| at.starts_with(j.root()))
+            .collect();
+        let epair = self.find_epair(name)?;
+        if !running && mounted.is_empty() && epair.is_none() {
+            return refused(format!("jail {name} is not running"));
+        }
+        let mut ops = vec![
+            Op::JailStop {
+                jail: name.into(),
+                command: JailCommand {
+                    argv: vec!["/bin/sh".into(), "/etc/rc.shutdown".into(), "jail".into()],
+                    env: clean_env(),
+                    cwd: "/root".into(),
+                    console_log: Some(console_log(name)),
+                },
+            },
+            Op::RemoveJail { jail: name.into() },
+        ];
+        if let Some(a) = epair {
+            if let Some(v) = j.vnet() {
+                ops.push(Op::BridgeDeletem {
+                    bridge: IfRef::Name(v.bridge.clone()),
+                    member: IfRef::Name(a.clone()),
+                });
+            }
+            ops.push(Op::DestroyIf {
+                iface: IfRef::Name(a),
+            });
+        }
+        ops.push(Op::Unmount { at: dev });
+        for m in j.mounts().iter().rev() {
+            ops.push(Op::Unmount {
+                at: m.target.clone(),
+            });
+        }
+        Ok(ops)
+    }
+
+    /// The steps of `jail destroy`: the boot-list entry, the jail.conf.d file, the fstab, the
+    /// root directory, the clone (unmounted, removed, destroyed) or the skeleton copy. Refused
+    /// while the jail runs or anything is mounted under its root.
+    pub fn destroy_ops(&self, j: &ThinJail) -> RunResult<Vec<Op>> {
+        let name = j.name();
+        if let Some(info) = self.host.jail_by_name(name)? {
+            return refused(format!(
+                "jail {name} is running (jid {}): stop it first",
+                info.jid
+            ));
+        }
+        if self
+            .host
+            .mounts()?
+            .iter()
+            .any(|m| m.at.starts_with(j.root()))
+        {
+            return refused(format!(
+                "{} still has mounts: stop the jail first",
+                j.root().display()
+            ));
+        }
+        let clone_exists = match j.clone_dataset() {
+            Some(ds) => self.host.dataset_exists(&ds)?,
+            None => self.exists(&j.clone_dir())?,
+        };
+        if !clone_exists && !self.exists(&j.conf_path())? && !self.exists(&j.root())? {
+            return refused(format!("jail {name} does not exist"));
+        }
+        let mut ops = vec![
+            Op::RcConf {
+                path: self.rc_conf(),
+                edit: RcEdit::ListRemove {
+                    name: "jail_list".into(),
+                    item: name.into(),
+                },
+            },
+            Op::RemoveFile {
+                path: j.conf_path(),
+            },
+            Op::RemoveFile {
+                path: j.fstab_path(),
+            },
+            Op::RemoveDir { path: j.root() },
+        ];
+        match j.clone_dataset() {
+            Some(ds) => {
+                let op = self.destroy_dataset_op(j.layout(), &ds)?;
+                ops.push(Op::Unmount { at: j.clone_dir() });
+                // The mount point directory (and, on a simulated host, the files it stands for).
+                ops.push(Op::RemoveTree {
+                    path: self.real(&j.clone_dir()),
+                });
+                ops.push(op);
+            }
+            None => {
+                if !j.clone_dir().starts_with(j.layout().containers_dir()) {
+                    return refused(format!("{} is outside the layout", j.clone_dir().display()));
+                }
+                ops.push(Op::RemoveTree {
+                    path: self.real(&j.clone_dir()),
+                });
+            }
+        }
+        Ok(ops)
+    }
+
+    /// The steps of `enable`: `jail_enable`, `jail_parallel_start`, the jail in `jail_list`,
+    /// `jail_reverse_stop`.
+    pub fn enable_ops(&self, j: &ThinJail) -> Vec<Op> {
+        let rc = self.rc_conf();
+        let set = |n: &str| Op::RcConf {
+            path: rc.clone(),
+            edit: RcEdit::Set {
+                name: n.into(),
+                value: "YES".into(),
+            },
+        };
+        vec![
+            Op::MkdirAll {
+                path: "/etc".into(),
+                mode: 0o755,
+            },
+            set("jail_enable"),
+            set("jail_parallel_start"),
+            Op::RcConf {
+                path: rc.clone(),
+                edit: RcEdit::ListAdd {
+                    name: "jail_list".into(),
+                    item: j.name().into(),
+                },
+            },
+            set("jail_reverse_stop"),
+        ]
+    }
+
+    // ---------------------------------------------------------------- execution
+
+    fn jail_locks(j: &ThinJail, template: bool, bridge: bool) -> Vec<Lock> {
+        let mut l = vec![Lock::exclusive(LockKey::Jail(j.name().into()))];
+        if template {
+            l.push(Lock::shared(LockKey::Template(
+                j.template().release().name().into(),
+            )));
+        }
+        if bridge && let Some(v) = j.vnet() {
+            l.push(Lock::shared(LockKey::Bridge(v.bridge.clone())));
+        }
+        l
+    }
+
+    /// Run `host init` (see [`Runner::host_init_ops`]).
+    pub fn host_init(&self, layout: &HostLayout, bridge: Option<&str>) -> RunResult<Context> {
+        let mut locks = vec![Lock::exclusive(LockKey::Named("host".into()))];
+        if let Some(b) = bridge {
+            locks.push(Lock::exclusive(LockKey::Bridge(b.into())));
+        }
+        let _g = self.lock(&locks)?;
+        let ops = self.host_init_ops(layout, bridge)?;
+        Ok(self.exec.run("host-init", &[], &ops)?)
+    }
+
+    /// Run `template create` (see [`Runner::template_create_ops`]).
+    pub fn template_create(
+        &self,
+        t: &Template,
+        archive: &Path,
+        manifest: Option<&Path>,
+    ) -> RunResult<Context> {
+        let _g = self.lock(&[Lock::exclusive(LockKey::Template(
+            t.release().name().into(),
+        ))])?;
+        let ops = self.template_create_ops(t, archive, manifest)?;
+        Ok(self.exec.run("template-create", &[], &ops)?)
+    }
+
+    /// Run `template update` (see [`Runner::template_update_ops`]).
+    pub fn template_update(&self, t: &Template) -> RunResult<Context> {
+        let _g = self.lock(&[Lock::exclusive(LockKey::Template(
+            t.release().name().into(),
+        ))])?;
+        let ops = self.template_update_ops(t)?;
+        Ok(self.exec.run("template-update", &[], &ops)?)
+    }
+
+    /// Run `template destroy` (see [`Runner::template_destroy_ops`]).
+    pub fn template_destroy(&self, t: &Template) -> RunResult<Context> {
+        let _g = self.lock(&[Lock::exclusive(LockKey::Template(
+            t.release().name().into(),
+        ))])?;
+        let ops = self.template_destroy_ops(t)?;
+        Ok(self.exec.run_forward("template-destroy", &[], &ops)?)
+    }
+
+    /// Destroy one dataset of the layout (a template's or a jail's), refused for anything
+    /// outside `<pool>/jails/templates` and `<pool>/jails/containers` and for a mounted one.
+    pub fn destroy_dataset(&self, layout: &HostLayout, name: &str) -> RunResult<Context> {
+        let op = self.destroy_dataset_op(layout, name)?;
+        let _g = self.lock(&[Lock::exclusive(LockKey::Dataset(name.into()))])?;
+        if !self.host.dataset_exists(name)? {
+            return refused(format!("dataset {name:?} does not exist"));
+        }
+        Ok(self.exec.run_forward("dataset-destroy", &[], &[op])?)
+    }
+
+    /// Run `jail create` (see [`Runner::create_ops`]).
+    pub fn create(&self, j: &ThinJail) -> RunResult<Context> {
+        let _g = self.lock(&Self::jail_locks(j, true, false))?;
+        // The common /etc/jail.conf is written by the first create: serialise those.
+        let _conf = if self.exists(Path::new("/etc/jail.conf"))? {
+            None
+        } else {
+            Some(self.lock(&[Lock::exclusive(LockKey::Named("jail.conf".into()))])?)
+        };
+        let ops = self.create_ops(j)?;
+        Ok(self.exec.run(&format!("create-{}", j.name()), &[], &ops)?)
+    }
+
+    /// Run `jail start` (see [`Runner::start_ops`]).
+    pub fn start(&self, j: &ThinJail) -> RunResult<Context> {
+        let _g = self.lock(&Self::jail_locks(j, true, true))?;
+        let ops = self.start_ops(j)?;
+        Ok(self.exec.run(&format!("start-{}", j.name()), &[], &ops)?)
+    }
+
+    /// Run `jail stop` (see [`Runner::stop_ops`]).
+    pub fn stop(&self, j: &ThinJail) -> RunResult<Context> {
+        let _g = self.lock(&Self::jail_locks(j, false, true))?;
+        let ops = self.stop_ops(j)?;
+        Ok(self
+            .exec
+            .run_forward(&format!("stop-{}", j.name()), &[], &ops)?)
+    }
+
+    /// Run `jail destroy` (see [`Runner::destroy_ops`]).
+    pub fn destroy(&self, j: &ThinJail) -> RunResult<Context> {
+        let _g = self.lock(&Self::jail_locks(j, true, false))?;
+        let ops = self.destroy_ops(j)?;
+        Ok(self
+            .exec
+            .run_forward(&format!("destroy-{}", j.name()), &[], &ops)?)
+    }
+
+    /// Run `enable` (see [`Runner::enable_ops`]).
+    pub fn enable(&self, j: &ThinJail) -> RunResult<Context> {
+        let _g = self.lock(&[Lock::exclusive(LockKey::Named("rc.conf".into()))])?;
+        Ok(self
+            .exec
+            .run(&format!("enable-{}", j.name()), &[], &self.enable_ops(j))?)
+    }
+
+    /// Run a command in a running jail (clean environment, `/root`); returns its exit status.
+    pub fn exec(&self, name: &str, argv: &[String]) -> RunResult<i32> {
+        let Some(info) = self.host.jail_by_name(name)? else {
+            return refused(format!("jail {name} is not running"));
+        };
+        if argv.is_empty() {
+            return refused("no command given");
+        }
+        let mut argv = argv.to_vec();
+        if !argv[0].starts_with('/') {
+            // jexec(8) runs through the jail's PATH: the simple case, a program in /bin etc.
+            let found = ["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin"]
+                .iter()
+                .map(|d| Path::new(d).join(&argv[0]))
+                .find(|p| {
+                    matches!(
+                        self.host
+                            .file_type(&info.path.join(p.strip_prefix("/").unwrap_or(p))),
+                        Ok(Some(FileKind::File | FileKind::Symlink))
+                    )
+                });
+            match found {
+                Some(p) => argv[0] = p.display().to_string(),
+                None => {
+                    return Err(HostError::os_msg(
+                        OpKind::JailExec,
+                        Object::Jail(name.into()),
+                        crate::host::Errno::ENOENT,
+                        format!("{}: not found in the jail's PATH", argv[0]),
+                    )
+                    .into());
+                }
+            }
+        }
+        Ok(self.host.jail_exec(
+            info.jid,
+            &JailCommand {
+                argv,
+                env: clean_env(),
+                cwd: "/root".into(),
+                console_log: None,
+            },
+        )?)
+    }
+
+    /// Names of jails with a `/etc/jail.conf.d/<name>.conf`.
+    fn conf_files(&self) -> RunResult<Vec<(String, PathBuf)>> {
+        let dir = self.real(Path::new("/etc/jail.conf.d"));
+        let mut out = Vec::new();
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if let Some(n) = p.file_name().and_then(|n| n.to_str())
+                    && let Some(name) = n.strip_suffix(".conf")
+                {
+                    out.push((name.to_string(), p.clone()));
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Every jail created by thinjail (a jail.conf.d file) or running.
+    pub fn list(&self) -> RunResult<Vec<JailStatus>> {
+        let running = self.host.jails()?;
+        let host_ifs = self.host.interfaces(None)?;
+        let mut names: Vec<String> = self.conf_files()?.into_iter().map(|(n, _)| n).collect();
+        for j in &running {
+            if !names.contains(&j.name) {
+                names.push(j.name.clone());
+            }
+        }
+        names.sort();
+        let mut out = Vec::new();
+        for name in names {
+            let info = running.iter().find(|j| j.name == name);
+            let d = format!("jail:{name}");
+            let epair = host_ifs
+                .iter()
+                .find(|i| i.description.as_deref() == Some(d.as_str()))
+                .map(|i| i.name.clone());
+            let mut addrs = Vec::new();
+            if let Some(i) = info
+                && i.vnet
+            {
+                for f in self.host.interfaces(Some(i.jid))? {
+                    if f.kind != IfKind::Loopback {
+                        addrs.extend(f.addrs);
+                    }
+                }
+            }
+            let path = match info {
+                Some(i) => Some(i.path.clone()),
+                None => {
+                    let conf = self.real(&PathBuf::from(format!("/etc/jail.conf.d/{name}.conf")));
+                    std::fs::read_to_string(conf).ok().and_then(|t| {
+                        t.lines().find_map(|l| {
+                            l.trim()
+                                .strip_prefix("path")
+                                .map(|r| r.trim_start_matches([' ', '=']).trim_end_matches(';'))
+                                .map(|r| PathBuf::from(r.trim().trim_matches('"')))
+                        })
+                    })
+                }
+            };
+            out.push(JailStatus {
+                name,
+                jid: info.map(|i| i.jid),
+                path,
+                epair,
+                addrs,
+            });
+        }
+        Ok(out)
+    }
+
+    /// A human-readable summary of the host state relevant to thin jails: jails, interfaces,
+    /// mounts (what `thinjail` prints after the main job).
+    pub fn describe_state(&self) -> RunResult<String> {
+        let mut s = String::new();
+        let w = &mut s;
+        use std::fmt::Write as _;
+        let _ = writeln!(w, "jails:");
+        for j in self.host.jails()? {
+            let _ = writeln!(
+                w,
+                "  {:>4} {:<12} {}{}",
+                j.jid,
+                j.name,
+                j.path.display(),
+                if j.vnet { " (vnet)" } else { "" }
+            );
+            if j.vnet {
+                for i in self.host.interfaces(Some(j.jid))? {
+                    let addrs: Vec<String> =
+                        i.addrs.iter().map(|(a, p)| format!("{a}/{p}")).collect();
+                    let _ = writeln!(
+                        w,
+                        "       {:<12} {} {}",
+                        i.name,
+                        if i.up { "UP" } else { "down" },
+                        addrs.join(" ")
+                    );
+                }
+            }
+        }
+        let _ = writeln!(w, "host interfaces:");
+        for i in self.host.interfaces(None)? {
+            let mut extra = Vec::new();
+            if let Some(d) = &i.description {
+                extra.push(format!("description {d:?}"));
+            }
+            if !i.members.is_empty() {
+                extra.push(format!("members {}", i.members.join(",")));
+            }
+            if let Some(b) = &i.member_of {
+                extra.push(format!("in {b}"));
+            }
+            let addrs: Vec<String> = i.addrs.iter().map(|(a, p)| format!("{a}/{p}")).collect();
+            if !addrs.is_empty() {
+                extra.push(addrs.join(" "));
+            }
+            let _ = writeln!(
+                w,
+                "  {:<12} {:<8} {:<4} {}",
+                i.name,
+                format!("{:?}", i.kind).to_lowercase(),
+                if i.up { "UP" } else { "down" },
+                extra.join("; ")
+            );
+        }
+        let _ = writeln!(w, "mounts:");
+        for m in self.host.mounts()? {
+            let fs = match m.fstype {
+                FsType::Nullfs => "nullfs",
+                FsType::Devfs => "devfs",
+                FsType::Zfs => "zfs",
+            };
+            let mut opts = Vec::new();
+            if m.readonly {
+                opts.push("ro".to_string());
+            }
+            if let Some(r) = m.ruleset {
+                opts.push(format!("ruleset={r}"));
+            }
+            let _ = writeln!(
+                w,
+                "  {:<6} {} on {}{}",
+                fs,
+                m.source,
+                m.at.display(),
+                if opts.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", opts.join(","))
+                }
+            );
+        }
+        Ok(s)
+    }
+}
+
+/// The real FreeBSD host. The `Host` implementation making the system calls is wired in here
+/// when it is part of the build; until then this returns a clear error on every OS (never a
+/// fake success).
+pub fn real_host() -> RunResult<Box<dyn Host>> {
+    if cfg!(target_os = "freebsd") {
+        refused("this build has no FreeBSD host backend wired in yet (use a simulated host)")
+    } else {
+        refused(format!(
+            "not built for this OS ({}): the real host needs FreeBSD (use a simulated host)",
+            std::env::consts::OS
+        ))
+    }
+}
+
+/// Is the effective user root (`geteuid(2)` == 0)?
+pub fn is_root() -> bool {
+    // SAFETY: geteuid(2) takes no arguments, cannot fail and touches no memory of ours.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The gateway as an IPv4 address (for display).
+pub fn ipv4(ip: IpAddr) -> Option<Ipv4Addr> {
+    match ip {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(_) => None,
+    }
+}
+
+/// Write a *generated* release-like `base.txz` and its `MANIFEST` into `dir` for simulated
+/// runs: thinjail-release's fixture tree (not FreeBSD's userland) plus stand-ins for
+/// `/bin/sh`, `/etc/rc` and `/etc/rc.shutdown`, so a simulated jail has the programs its
+/// `exec.start`/`exec.stop` name. Returns `(archive, manifest)`.
+pub fn generate_release(dir: &Path) -> RunResult<(PathBuf, PathBuf)> {
+    use thinjail_release::fixture::{FixtureSpec, write_tar};
+    let archive = dir.join("base.txz");
+    let io = |source: std::io::Error| thinjail_release::Error::Io {
+        op: "write",
+        path: archive.clone(),
+        source,
+    };
+    let mut tarball = Vec::new();
+    let (entries, _) = write_tar(&FixtureSpec::small(), &mut tarball).map_err(io)?;
+    // Drop the end-of-archive blocks, append the stand-ins, end the archive again.
+    while tarball.len() >= 512 && tarball[tarball.len() - 512..].iter().all(|b| *b == 0) {
+        tarball.truncate(tarball.len() - 512);
+    }
+    let mut b = tar::Builder::new(tarball);
+    let extra: [(&str, u32, &[u8]); 3] = [
+        (
+            "bin/sh",
+            0o555,
+            b"#!/bin/sh\n# thinjail generated release: stand-in, not FreeBSD's sh\n",
+        ),
+        (
+            "etc/rc",
+            0o644,
+            b"# thinjail generated release: stand-in for /etc/rc\n",
+        ),
+        (
+            "etc/rc.shutdown",
+            0o644,
+            b"# thinjail generated release: stand-in for /etc/rc.shutdown\n",
+        ),
+    ];
+    for (path, mode, data) in extra {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(mode);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1_733_000_000);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, format!("./{path}"), data)
+            .map_err(io)?;
+    }
+    let tarball = b.into_inner().map_err(io)?;
+    let f = std::fs::File::create(&archive).map_err(io)?;
+    let mut enc = liblzma::write::XzEncoder::new(std::io::BufWriter::new(f), 1);
+    enc.write_all(&tarball).map_err(io)?;
+    enc.finish().map_err(io)?.flush().map_err(io)?;
+    let sha256 = thinjail_release::fetch::sha256_file(&archive)?;
+    let manifest = dir.join("MANIFEST");
+    let m = thinjail_release::manifest::Manifest {
+        entries: vec![thinjail_release::manifest::ManifestEntry {
+            file: "base.txz".into(),
+            sha256,
+            entries: entries + extra.len() as u64,
+            dist: "base".into(),
+            description: "Base system (generated, not FreeBSD)".into(),
+            default_on: true,
+        }],
+    };
+    std::fs::write(&manifest, m.render()).map_err(|source| thinjail_release::Error::Io {
+        op: "write",
+        path: manifest.clone(),
+        source,
+    })?;
+    Ok((archive, manifest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_datasets() {
+        let l = HostLayout::recipe();
+        assert!(dataset_in_layout(&l, "zdata/jails/containers/dev"));
+        assert!(dataset_in_layout(
+            &l,
+            "zdata/jails/templates/14.2-RELEASE-skeleton@base"
+        ));
+        assert!(!dataset_in_layout(&l, "zdata/jails/containers"));
+        assert!(!dataset_in_layout(&l, "zdata/jails/containers/"));
+        assert!(!dataset_in_layout(&l, "zdata/jails/containersX/a"));
+        assert!(!dataset_in_layout(&l, "zdata/home"));
+        assert!(!dataset_in_layout(&l, "zdata/jails/media/x"));
+    }
+}

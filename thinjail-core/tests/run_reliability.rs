@@ -1,0 +1,554 @@
+//! Reliability of the recipe's operations run by `thinjail_core::run::Runner` on SimHost
+//! (a generated release: thinjail-release's fixture tree plus stand-ins for sh and rc):
+//!
+//! - a fault (EIO) injected at every host operation of template create, jail create, start,
+//!   stop, destroy and template update;
+//! - a crash (the process "dies" right after the k-th host operation; a new process opens the
+//!   persistent SimHost and recovers) at every host operation of the same;
+//! - 64 jails created and started concurrently;
+//! - refusals (destroy a running jail, a template with clones, a dataset outside the layout).
+//!
+//! Building operations must leave the host exactly as before; teardown operations (stop,
+//! destroy) roll forward: after the failure and `recover` the host equals the state of a
+//! successful run (or the state before, when the failure came before the first change).
+//! Every test prints its figures as "N of N". States are compared whole (kernel objects and
+//! every file under the root) except the jail's console log: what `/etc/rc` printed before a
+//! crash stays in `/var/log/jail_console_<name>.log`, as on FreeBSD.
+
+use std::collections::BTreeSet;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use thinjail_core::host::{Errno, Host};
+use thinjail_core::model::{Storage, ThinJail, ThinJailSpec, VnetStrings};
+use thinjail_core::run::{RunError, Runner, generate_release};
+use thinjail_core::sim::{FaultTrigger, SimHost, SimState, SimulatedCrash};
+
+const BRIDGE: &str = "igc0bridge";
+
+fn release() -> &'static (PathBuf, PathBuf) {
+    static R: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    R.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        generate_release(&dir).unwrap()
+    })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
+enum Stage {
+    /// `host init` done.
+    Init,
+    /// and the template created.
+    Template,
+    /// and the jail `dev` created.
+    Created,
+    /// and started.
+    Started,
+}
+
+fn jail(storage: Storage) -> ThinJail {
+    ThinJailSpec {
+        storage,
+        ..Default::default()
+    }
+    .build()
+    .unwrap()
+}
+
+fn runner<'h>(host: &'h SimHost, dir: &Path) -> Runner<'h> {
+    Runner::new(host, dir.join("root"), dir.join("state"))
+        .unwrap()
+        .with_freebsd_update(false)
+}
+
+/// Build a persistent simulated host at `dir/root` up to `stage`.
+fn build(dir: &Path, storage: Storage, stage: Stage) {
+    let host = SimHost::open_persistent(dir.join("root")).unwrap();
+    if storage == Storage::Zfs {
+        host.add_pool("zdata").unwrap();
+    }
+    let r = runner(&host, dir);
+    let j = jail(storage);
+    r.host_init(j.layout(), Some(BRIDGE)).unwrap();
+    if stage >= Stage::Template {
+        let (a, m) = release();
+        r.template_create(j.template(), a, Some(m)).unwrap();
+    }
+    if stage >= Stage::Created {
+        r.create(&j).unwrap();
+    }
+    if stage >= Stage::Started {
+        r.start(&j).unwrap();
+    }
+}
+
+/// A fresh copy of the host built up to `stage` (built once per stage and storage).
+fn at_stage(storage: Storage, stage: Stage) -> tempfile::TempDir {
+    type Built = Vec<((Storage, Stage), PathBuf)>;
+    static CACHE: OnceLock<std::sync::Mutex<Built>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let src = {
+        let mut c = cache.lock().unwrap();
+        match c.iter().find(|(k, _)| *k == (storage, stage)) {
+            Some((_, p)) => p.clone(),
+            None => {
+                let d = tempfile::tempdir().unwrap().keep();
+                build(&d, storage, stage);
+                c.push(((storage, stage), d.clone()));
+                d
+            }
+        }
+    };
+    let dst = tempfile::tempdir().unwrap();
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(src.join("root"))
+        .arg(dst.path().join("root"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    dst
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Operation {
+    TemplateCreate,
+    Create,
+    Start,
+    Stop,
+    Destroy,
+    TemplateUpdate,
+}
+
+impl Operation {
+    fn stage(self) -> Stage {
+        match self {
+            Operation::TemplateCreate => Stage::Init,
+            Operation::Create | Operation::TemplateUpdate => Stage::Template,
+            Operation::Start | Operation::Destroy => Stage::Created,
+            Operation::Stop => Stage::Started,
+        }
+    }
+
+    fn forward(self) -> bool {
+        matches!(self, Operation::Stop | Operation::Destroy)
+    }
+
+    fn run(self, r: &Runner<'_>, j: &ThinJail) -> Result<(), RunError> {
+        match self {
+            Operation::TemplateCreate => {
+                let (a, m) = release();
+                r.template_create(j.template(), a, Some(m)).map(drop)
+            }
+            Operation::Create => r.create(j).map(drop),
+            Operation::Start => r.start(j).map(drop),
+            Operation::Stop => r.stop(j).map(drop),
+            Operation::Destroy => r.destroy(j).map(drop),
+            Operation::TemplateUpdate => r.template_update(j.template()).map(drop),
+        }
+    }
+}
+
+/// The host state without console logs.
+fn state(host: &SimHost) -> SimState {
+    let mut st = host.state();
+    st.files
+        .retain(|p, _| !p.to_string_lossy().starts_with("var/log/jail_console_"));
+    st
+}
+
+/// Host operations of a successful run, and the state before and after it.
+fn successful(op: Operation, storage: Storage) -> (u64, SimState, SimState) {
+    let d = at_stage(storage, op.stage());
+    let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+    let r = runner(&host, d.path());
+    let before = state(&host);
+    let n0 = host.op_counts().0;
+    op.run(&r, &jail(storage)).unwrap();
+    let n = host.op_counts().0 - n0;
+    (n, before, state(&host))
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    trials: u64,
+    restored: u64,
+    completed: u64,
+    unchanged_refused: u64,
+}
+
+fn fault_at_every_operation(op: Operation, storage: Storage) -> Tally {
+    let (n, before, after) = successful(op, storage);
+    let mut t = Tally::default();
+    for k in 1..=n {
+        let d = at_stage(storage, op.stage());
+        let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+        let r = runner(&host, d.path());
+        host.inject(FaultTrigger::Nth(k), Errno::EIO);
+        let res = op.run(&r, &jail(storage));
+        assert!(
+            res.is_err(),
+            "{op:?}: fault at op {k} of {n} was not reported"
+        );
+        t.trials += 1;
+        if op.forward() {
+            // A new process finishes the teardown.
+            drop(r);
+            let r = runner(&host, d.path());
+            drop(r);
+            let st = state(&host);
+            if st == after {
+                t.completed += 1;
+            } else if st == before {
+                t.unchanged_refused += 1;
+            } else {
+                panic!("{op:?}: fault at op {k}: state is neither before nor after");
+            }
+        } else {
+            assert_eq!(
+                state(&host),
+                before,
+                "{op:?}: fault at op {k} of {n}: {res:?}"
+            );
+            t.restored += 1;
+        }
+    }
+    t
+}
+
+/// Simulated crashes are expected: keep them out of the output (installed once for the whole
+/// test binary, since the hook is process-wide and tests run in parallel).
+fn quiet_crashes() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<SimulatedCrash>().is_none() {
+                default(info);
+            }
+        }));
+    });
+}
+
+fn crash_at_every_operation(op: Operation, storage: Storage) -> Tally {
+    let (n, before, after) = successful(op, storage);
+    let mut t = Tally::default();
+    quiet_crashes();
+    for k in 1..=n {
+        let d = at_stage(storage, op.stage());
+        let last = {
+            let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+            let r = runner(&host, d.path());
+            host.inject_crash_after(FaultTrigger::Nth(k));
+            let res = catch_unwind(AssertUnwindSafe(|| op.run(&r, &jail(storage))));
+            match res {
+                Err(p) => assert!(p.downcast_ref::<SimulatedCrash>().is_some()),
+                Ok(r) => panic!("{op:?}: no crash at op {k} of {n}: {r:?}"),
+            }
+            host.log().last().map(|l| l.to_string()).unwrap_or_default()
+        };
+        // The next process: open the persisted host, recover.
+        let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+        let r = runner(&host, d.path());
+        drop(r);
+        let st = state(&host);
+        t.trials += 1;
+        if op.forward() {
+            if st == after {
+                t.completed += 1;
+            } else if st == before {
+                t.unchanged_refused += 1;
+            } else {
+                panic!("{op:?}: crash after op {k}: state is neither before nor after");
+            }
+        } else if st == before {
+            t.restored += 1;
+        } else if st == after {
+            // The crash came after the last change was journaled as committed.
+            t.completed += 1;
+        } else {
+            panic!("{op:?}: crash after op {k} of {n} ({last}): not restored");
+        }
+    }
+    t
+}
+
+const OPS: [Operation; 6] = [
+    Operation::TemplateCreate,
+    Operation::Create,
+    Operation::Start,
+    Operation::Stop,
+    Operation::Destroy,
+    Operation::TemplateUpdate,
+];
+
+fn report(kind: &str, storage: Storage, op: Operation, t: &Tally) {
+    let ok = t.restored + t.completed + t.unchanged_refused;
+    println!(
+        "{kind} {storage:?} {op:?}: consistent {ok} of {} (restored to before: {}, completed by recover: {}, failed before any change: {})",
+        t.trials, t.restored, t.completed, t.unchanged_refused
+    );
+    assert_eq!(ok, t.trials);
+}
+
+#[test]
+fn fault_at_every_host_operation_zfs() {
+    for op in OPS {
+        let t = fault_at_every_operation(op, Storage::Zfs);
+        report("fault", Storage::Zfs, op, &t);
+        if !op.forward() {
+            assert_eq!(t.restored, t.trials);
+        }
+    }
+}
+
+#[test]
+fn fault_at_every_host_operation_directories() {
+    for op in OPS {
+        let t = fault_at_every_operation(op, Storage::Directories);
+        report("fault", Storage::Directories, op, &t);
+    }
+}
+
+#[test]
+fn crash_at_every_host_operation_zfs() {
+    for op in OPS {
+        let t = crash_at_every_operation(op, Storage::Zfs);
+        report("crash", Storage::Zfs, op, &t);
+    }
+}
+
+#[test]
+fn crash_at_every_host_operation_directories() {
+    for op in OPS {
+        let t = crash_at_every_operation(op, Storage::Directories);
+        report("crash", Storage::Directories, op, &t);
+    }
+}
+
+#[test]
+fn a_template_without_bin_sh_is_refused_at_start() {
+    let d = at_stage(Storage::Zfs, Stage::Created);
+    let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+    let r = runner(&host, d.path());
+    let j = jail(Storage::Zfs);
+    std::fs::remove_file(
+        d.path()
+            .join("root/zdata/jails/templates/14.2-RELEASE-base/bin/sh"),
+    )
+    .unwrap();
+    let before = host.state();
+    let e = r.start(&j).unwrap_err();
+    assert!(e.to_string().contains("not a usable release"), "{e}");
+    assert_eq!(host.state(), before);
+}
+
+fn numbered(i: usize) -> ThinJail {
+    ThinJailSpec {
+        name: format!("j{i}"),
+        vnet: Some(VnetStrings {
+            address: format!("192.168.7.{}/24", 10 + i),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .build()
+    .unwrap()
+}
+
+#[test]
+fn sixty_four_jails_created_and_started_concurrently() {
+    let d = at_stage(Storage::Zfs, Stage::Template);
+    let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+    let r = runner(&host, d.path());
+    let t0 = std::time::Instant::now();
+    let results: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..64)
+            .map(|i| {
+                let r = &r;
+                s.spawn(move || {
+                    let j = numbered(i);
+                    r.create(&j).and_then(|_| r.start(&j))
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let ok = results.iter().filter(|r| r.is_ok()).count();
+    for e in results.iter().filter_map(|r| r.as_ref().err()) {
+        eprintln!("{e}");
+    }
+    let st = host.kernel_state();
+    let jails = host.jails().unwrap();
+    let jids: BTreeSet<i32> = jails.iter().map(|j| j.jid).collect();
+    let names: BTreeSet<&str> = jails.iter().map(|j| j.name.as_str()).collect();
+    let epairs: BTreeSet<String> = (0..64)
+        .filter_map(|i| r.find_epair(&format!("j{i}")).unwrap())
+        .collect();
+    let bridge = host
+        .interfaces(None)
+        .unwrap()
+        .into_iter()
+        .find(|i| i.name == BRIDGE)
+        .unwrap();
+    let mut addrs = BTreeSet::new();
+    for j in &jails {
+        for i in host.interfaces(Some(j.jid)).unwrap() {
+            for (a, _) in i.addrs {
+                if !a.is_loopback() {
+                    addrs.insert(a);
+                }
+            }
+        }
+    }
+    println!(
+        "64 concurrent create+start: {ok} of 64 succeeded in {:?}; {} distinct jids, {} distinct names, {} distinct epairs, {} bridge members, {} distinct addresses, {} mounts",
+        t0.elapsed(),
+        jids.len(),
+        names.len(),
+        epairs.len(),
+        bridge.members.len(),
+        addrs.len(),
+        st.mounts.len()
+    );
+    assert_eq!(ok, 64);
+    assert_eq!(jids.len(), 64);
+    assert_eq!(names.len(), 64);
+    assert_eq!(epairs.len(), 64);
+    assert_eq!(bridge.members.len(), 64);
+    assert_eq!(addrs.len(), 64);
+    // And all of them stop again.
+    let stopped = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..64)
+            .map(|i| {
+                let r = &r;
+                s.spawn(move || r.stop(&numbered(i)).is_ok())
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|b| *b)
+            .count()
+    });
+    println!("64 concurrent stop: {stopped} of 64");
+    assert_eq!(stopped, 64);
+    assert!(host.jails().unwrap().is_empty());
+}
+
+fn refused_unchanged(host: &SimHost, f: impl FnOnce() -> Result<(), RunError>, what: &str) {
+    let before = host.state();
+    let e = f().expect_err(what);
+    assert!(matches!(e, RunError::Refused(_)), "{what}: {e}");
+    println!("refusal ({what}): {e}");
+    assert_eq!(host.state(), before, "{what}: host changed");
+}
+
+#[test]
+fn refusals_change_nothing() {
+    let d = at_stage(Storage::Zfs, Stage::Started);
+    let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+    let r = runner(&host, d.path());
+    let j = jail(Storage::Zfs);
+    let mut n = 0;
+    refused_unchanged(&host, || r.destroy(&j).map(drop), "destroy a running jail");
+    n += 1;
+    refused_unchanged(
+        &host,
+        || r.template_destroy(j.template()).map(drop),
+        "destroy a template with clones",
+    );
+    n += 1;
+    for ds in [
+        "zdata",
+        "zdata/jails",
+        "zdata/jails/containers",
+        "zdata/home",
+    ] {
+        refused_unchanged(
+            &host,
+            || r.destroy_dataset(j.layout(), ds).map(drop),
+            &format!("destroy dataset {ds} outside the layout"),
+        );
+        n += 1;
+    }
+    refused_unchanged(&host, || r.start(&j).map(drop), "start a running jail");
+    n += 1;
+    refused_unchanged(&host, || r.create(&j).map(drop), "create an existing jail");
+    n += 1;
+    let other = numbered(3);
+    refused_unchanged(
+        &host,
+        || r.start(&other).map(drop),
+        "start a jail never created",
+    );
+    n += 1;
+    refused_unchanged(
+        &host,
+        || r.stop(&other).map(drop),
+        "stop a jail not running",
+    );
+    n += 1;
+    println!("refusals: {n} of {n} refused with the host unchanged");
+    // After stopping, destroy works, and then the template can go too.
+    r.stop(&j).unwrap();
+    r.destroy(&j).unwrap();
+    r.template_destroy(j.template()).unwrap();
+    assert!(!host.dataset_exists(&j.skeleton().dataset()).unwrap());
+}
+
+#[test]
+fn devfs_ruleset_not_loaded_refuses_start_and_undoes_mounts() {
+    let d = at_stage(Storage::Zfs, Stage::Created);
+    let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+    host.unload_devfs_ruleset(5).unwrap();
+    let r = runner(&host, d.path());
+    let before = host.state();
+    let e = r.start(&jail(Storage::Zfs)).unwrap_err();
+    assert!(e.to_string().contains("ruleset 5 is not loaded"), "{e}");
+    assert_eq!(host.state(), before);
+}
+
+#[test]
+fn whole_lifecycle_both_storages() {
+    for storage in [Storage::Zfs, Storage::Directories] {
+        let d = at_stage(storage, Stage::Template);
+        let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+        let r = runner(&host, d.path());
+        let before = host.state();
+        let j = jail(storage);
+        r.create(&j).unwrap();
+        r.enable(&j).unwrap();
+        r.start(&j).unwrap();
+        let info = host.jail_by_name("dev").unwrap().unwrap();
+        assert!(info.vnet);
+        let log =
+            std::fs::read_to_string(d.path().join("root/var/log/jail_console_dev.log")).unwrap();
+        assert!(log.contains("/bin/sh /etc/rc"), "{log}");
+        assert_eq!(r.exec("dev", &["sh".into()]).unwrap(), 0);
+        let l = r.list().unwrap();
+        assert_eq!(l.len(), 1);
+        assert_eq!(l[0].jid, Some(info.jid));
+        assert_eq!(l[0].addrs, vec![("192.168.7.253".parse().unwrap(), 24)]);
+        r.template_update(j.template()).unwrap();
+        r.stop(&j).unwrap();
+        assert!(host.jail_by_name("dev").unwrap().is_none());
+        r.destroy(&j).unwrap();
+        let after = host.state();
+        // Everything the jail had is gone; what remains is rc.conf (enable), /var/log with the
+        // console log, and /etc/jail.conf.
+        for p in after.files.keys() {
+            if !before.files.contains_key(p) {
+                let s = p.display().to_string();
+                assert!(
+                    s.starts_with("etc") || s.starts_with("var"),
+                    "{storage:?}: left behind: {s}"
+                );
+            }
+        }
+        assert_eq!(after.mounts, before.mounts, "{storage:?}");
+        assert_eq!(after.datasets, before.datasets, "{storage:?}");
+        assert_eq!(after.interfaces, before.interfaces, "{storage:?}");
+    }
+}
