@@ -127,8 +127,8 @@ pub(crate) enum JailCmd {
     },
 }
 
-/// The real host (see `thinjail_core::run::real_host`: a clear error until the FreeBSD backend
-/// is wired in; never a fake success).
+/// The real host (see `thinjail_core::run::real_host`: FreeBsdHost on FreeBSD, a clear error
+/// elsewhere; never a fake success).
 fn real_host() -> Result<Box<dyn Host>, String> {
     thinjail_core::run::real_host().map_err(|e| format!("thinjail: {e}; use --sim --root DIR"))
 }

@@ -1209,13 +1209,19 @@ impl<'h> Runner<'h> {
     }
 }
 
-/// The real FreeBSD host. The `Host` implementation making the system calls is wired in here
-/// when it is part of the build; until then this returns a clear error on every OS (never a
-/// fake success).
+/// The real host: [`FreeBsdHost`](crate::host::FreeBsdHost) with libzfs_core on FreeBSD; on
+/// any other OS a clear error (never a fake success).
 pub fn real_host() -> RunResult<Box<dyn Host>> {
-    if cfg!(target_os = "freebsd") {
-        refused("this build has no FreeBSD host backend wired in yet (use a simulated host)")
-    } else {
+    #[cfg(target_os = "freebsd")]
+    {
+        // libzfs_core when /dev/zfs opens; otherwise a clear error naming why.
+        match crate::host::FreeBsdHost::new() {
+            Ok(h) => Ok(Box::new(h)),
+            Err(e) => refused(format!("cannot open the FreeBSD host: {e}")),
+        }
+    }
+    #[cfg(not(target_os = "freebsd"))]
+    {
         refused(format!(
             "not built for this OS ({}): the real host needs FreeBSD (use a simulated host)",
             std::env::consts::OS

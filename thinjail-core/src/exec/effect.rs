@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::host::{Errno, FsType, Host, HostResult, MountInfo};
+use crate::host::{Errno, FsType, Host, HostError, HostResult, MountInfo, Object, OpKind};
 
 /// One change made to the host, recorded in the journal before the next step runs.
 ///
@@ -220,7 +220,19 @@ impl Effect {
                     FsType::Nullfs => {
                         host.mount_nullfs(mount.source.as_ref(), &mount.at, mount.readonly)
                     }
-                    FsType::Devfs => host.mount_devfs(&mount.at, mount.ruleset.unwrap_or(0)),
+                    // The kernel cannot report a devfs mount's ruleset; remounting with a
+                    // guessed one (0 = no rules) would expose all of /dev to the jail, so an
+                    // unknown ruleset is refused rather than guessed.
+                    FsType::Devfs => match mount.ruleset {
+                        Some(ruleset) => host.mount_devfs(&mount.at, ruleset),
+                        None => Err(HostError::os_msg(
+                            OpKind::MountDevfs,
+                            Object::Path(mount.at.clone()),
+                            Errno::EINVAL,
+                            "cannot remount devfs: its ruleset is unknown (mount it again with \
+                             `mount -t devfs -o ruleset=N devfs PATH`)",
+                        )),
+                    },
                     FsType::Zfs => host.mount_zfs(&mount.source, &mount.at),
                 }
             }
@@ -418,5 +430,53 @@ mod tests {
         }
         let line = serde_json::to_string(&Effect::IfUp { name: "x".into() }).unwrap();
         assert_eq!(line, r#"{"effect":"if_up","name":"x"}"#);
+    }
+}
+
+#[cfg(test)]
+mod devfs_undo_tests {
+    use super::*;
+    use crate::sim::SimHost;
+
+    #[test]
+    fn undoing_an_unmount_of_devfs_with_an_unknown_ruleset_is_refused_not_guessed() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let host = SimHost::new(root.path()).expect("simhost");
+        host.mkdir(std::path::Path::new("/dev5"), 0o755)
+            .expect("mkdir");
+        let unknown = Effect::Unmounted {
+            mount: MountInfo {
+                fstype: FsType::Devfs,
+                source: "devfs".into(),
+                at: "/dev5".into(),
+                readonly: false,
+                ruleset: None,
+            },
+        };
+        let err = unknown
+            .undo(&host)
+            .expect_err("an unknown ruleset must not be guessed");
+        assert_eq!(err.errno(), Some(Errno::EINVAL));
+        assert!(err.to_string().contains("ruleset is unknown"), "{err}");
+        assert!(
+            host.mounts().expect("mounts").is_empty(),
+            "nothing was mounted"
+        );
+
+        let known = Effect::Unmounted {
+            mount: MountInfo {
+                ruleset: Some(5),
+                ..match &unknown {
+                    Effect::Unmounted { mount } => mount.clone(),
+                    _ => unreachable!(),
+                }
+            },
+        };
+        known
+            .undo(&host)
+            .expect("remount with the recorded ruleset");
+        let mounts = host.mounts().expect("mounts");
+        assert_eq!(mounts.len(), 1);
+        assert_eq!(mounts[0].ruleset, Some(5));
     }
 }
