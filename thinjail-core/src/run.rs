@@ -1209,7 +1209,7 @@ impl<'h> Runner<'h> {
     }
 }
 
-/// The real host: [`FreeBsdHost`](crate::host::FreeBsdHost) with libzfs_core on FreeBSD; on
+/// The real host: `FreeBsdHost` (`host::FreeBsdHost`, FreeBSD only) with libzfs_core on FreeBSD; on
 /// any other OS a clear error (never a fake success).
 pub fn real_host() -> RunResult<Box<dyn Host>> {
     #[cfg(target_os = "freebsd")]
