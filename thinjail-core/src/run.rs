@@ -77,6 +77,10 @@ pub enum RunError {
 /// Result of a [`Runner`] operation.
 pub type RunResult<T> = Result<T, RunError>;
 
+/// How long `exec.stop` may run before the jail is removed anyway (jail(8)'s `stop.timeout`
+/// default, 10 seconds).
+pub const EXEC_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn refused<T>(msg: impl Into<String>) -> RunResult<T> {
     Err(RunError::Refused(msg.into()))
 }
@@ -728,6 +732,7 @@ impl<'h> Runner<'h> {
                 env: clean_env(),
                 cwd: "/root".into(),
                 console_log: Some(console_log(name)),
+                timeout: None,
             },
         });
         Ok(ops)
@@ -771,6 +776,8 @@ impl<'h> Runner<'h> {
                     env: clean_env(),
                     cwd: "/root".into(),
                     console_log: Some(console_log(name)),
+                    // jail(8)'s stop.timeout default: after it, the jail is removed anyway.
+                    timeout: Some(EXEC_STOP_TIMEOUT),
                 },
             },
             Op::RemoveJail { jail: name.into() },
@@ -1047,6 +1054,7 @@ impl<'h> Runner<'h> {
                 env: clean_env(),
                 cwd: "/root".into(),
                 console_log: None,
+                timeout: None,
             },
         )?)
     }

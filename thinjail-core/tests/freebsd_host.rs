@@ -231,6 +231,7 @@ fn vnet_jail_end_to_end() {
         ],
         cwd: PathBuf::from("/"),
         console_log: Some(log.clone()),
+        timeout: None,
     };
     assert_eq!(host.jail_exec(jid, &cmd).unwrap(), 3);
     let out = std::fs::read_to_string(&log).unwrap();

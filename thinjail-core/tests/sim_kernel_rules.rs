@@ -163,6 +163,7 @@ fn jail_exec_records_and_needs_the_program() {
         env: vec![("PATH".into(), "/bin:/usr/bin".into())],
         cwd: "/".into(),
         console_log: Some("/console.log".into()),
+        timeout: None,
     };
     assert_eq!(errno(h.jail_exec(jid, &cmd)), Errno::ENOENT);
     h.mkdir(p("/j/dev/bin"), 0o755).unwrap();

@@ -1093,7 +1093,13 @@ impl Action for Op {
                 let Some(j) = host.jail_by_name(jail)? else {
                     return Ok(());
                 };
-                let status = host.jail_exec(j.jid, command)?;
+                // As jail(8): an exec.stop that outlives its timeout is killed and the stop goes
+                // on (removing the jail kills whatever it left running); 124 = timed out, as
+                // timeout(1) reports it.
+                let status = match host.jail_exec(j.jid, command) {
+                    Err(e) if e.errno() == Some(Errno::ETIMEDOUT) => 124,
+                    r => r?,
+                };
                 tx.record(Effect::JailCommandRun {
                     jid: j.jid,
                     jail: jail.clone(),

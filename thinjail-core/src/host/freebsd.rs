@@ -152,6 +152,34 @@ pub(crate) fn ruleset_option(ruleset: u16) -> std::ffi::CString {
     std::ffi::CString::new(ruleset.to_string()).unwrap_or_default()
 }
 
+/// Waits for `child` at most `timeout`; when it is still running then, kills it (SIGKILL),
+/// reaps it and returns `None`. `timeout: None` waits for as long as it runs.
+#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
+pub(crate) fn wait_with_timeout(
+    child: &mut std::process::Child,
+    timeout: Option<std::time::Duration>,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let Some(timeout) = timeout else {
+        return child.wait().map(Some);
+    };
+    let deadline = std::time::Instant::now() + timeout;
+    let mut pause = std::time::Duration::from_millis(1);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            // kill(2) + waitpid(2) through std: the child is ours and not yet reaped.
+            child.kill()?;
+            child.wait()?;
+            return Ok(None);
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A process exit status as the shell reports it: the exit code, or 128 + the signal number.
 #[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
 pub(crate) fn exit_code(status: std::process::ExitStatus) -> i32 {
@@ -994,8 +1022,20 @@ mod sys {
             let mut c = Command::new(prog);
             c.args(&cmd.argv[1..]).stdin(Stdio::null());
             c.jail_exec(&plan).map_err(|e| jail_error(op, obj(), &e))?;
-            let status = c.status().map_err(|e| io_errno(op, obj(), &e))?;
-            Ok(exit_code(status))
+            let mut child = c.spawn().map_err(|e| io_errno(op, obj(), &e))?;
+            match wait_with_timeout(&mut child, cmd.timeout).map_err(|e| io_errno(op, obj(), &e))? {
+                Some(status) => Ok(exit_code(status)),
+                None => Err(HostError::os_msg(
+                    op,
+                    obj(),
+                    Errno::ETIMEDOUT,
+                    format!(
+                        "{} still running after {:?}: killed",
+                        cmd.argv.join(" "),
+                        cmd.timeout.unwrap_or_default()
+                    ),
+                )),
+            }
         }
 
         // ---- interfaces (host vnet) ----
@@ -1433,6 +1473,40 @@ mod tests {
         assert_eq!(h.to_string(), "unmount: path \"/j\": EBUSY (16)");
         assert_eq!(ruleset_option(5).as_bytes_with_nul(), b"5\0");
         assert_eq!(ruleset_option(65535).as_bytes(), b"65535");
+    }
+
+    #[test]
+    fn wait_with_timeout_kills_what_outlives_it() {
+        let mut slow = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("sleep");
+        let t0 = std::time::Instant::now();
+        let r = wait_with_timeout(&mut slow, Some(std::time::Duration::from_millis(100)));
+        assert!(r.expect("wait").is_none(), "timed out");
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(3),
+            "did not wait it out"
+        );
+        assert!(
+            slow.try_wait().expect("reaped").is_some(),
+            "killed and reaped"
+        );
+
+        let mut quick = std::process::Command::new("sh")
+            .args(["-c", "exit 3"])
+            .spawn()
+            .expect("sh");
+        let st = wait_with_timeout(&mut quick, Some(std::time::Duration::from_secs(5)))
+            .expect("wait")
+            .expect("finished in time");
+        assert_eq!(exit_code(st), 3);
+        let mut untimed = std::process::Command::new("true").spawn().expect("true");
+        assert!(
+            wait_with_timeout(&mut untimed, None)
+                .expect("wait")
+                .is_some()
+        );
     }
 
     #[test]

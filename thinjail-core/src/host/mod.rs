@@ -63,6 +63,7 @@ errnos! {
     EOPNOTSUPP = 45, "Operation not supported.";
     EADDRNOTAVAIL = 49, "Cannot assign requested address (address not on the interface).";
     ENETUNREACH = 51, "Network is unreachable (gateway not on-link).";
+    ETIMEDOUT = 60, "Operation timed out (a jail command outlived its timeout).";
     ENAMETOOLONG = 63, "File (or interface, jail, dataset) name too long.";
 }
 
@@ -431,6 +432,10 @@ pub struct JailCommand {
     pub cwd: PathBuf,
     /// `exec.consolelog`: host path that receives stdout and stderr (appended).
     pub console_log: Option<PathBuf>,
+    /// How long to wait for the command (jail(8)'s `stop.timeout`); when it passes, the command
+    /// is killed and the call fails with `ETIMEDOUT`. `None` waits for as long as it runs.
+    #[serde(default)]
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// A pair of epair interfaces.

@@ -153,6 +153,7 @@ pub fn plan(name: &str, ip: u8) -> Vec<Op> {
                 env: vec![("PATH".into(), "/bin:/usr/bin:/sbin:/usr/sbin".into())],
                 cwd: "/root".into(),
                 console_log: None,
+                timeout: None,
             },
         },
     ]
@@ -172,6 +173,7 @@ pub fn teardown(name: &str, ctx: &Context) -> Vec<Op> {
                 env: vec![],
                 cwd: "/".into(),
                 console_log: None,
+                timeout: None,
             },
         },
         Op::RemoveJail { jail: name.into() },
