@@ -4,7 +4,6 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use freebsd_netif::jailops::{
     ATTACH_INDEX, ChildSys, JailOp, JailOps, OpResult, RESULT_SIZE, SockKind, child_run,
@@ -14,14 +13,15 @@ use freebsd_netif::{Error, IfName};
 
 struct Counting;
 
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+// Both per thread: tests run in parallel, and another test's allocations must not count here.
 thread_local! {
     static COUNT_HERE: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn note() {
     if COUNT_HERE.with(Cell::get) {
-        ALLOCS.fetch_add(1, Ordering::SeqCst);
+        ALLOCS.with(|n| n.set(n.get() + 1));
     }
 }
 
@@ -53,11 +53,11 @@ static GLOBAL: Counting = Counting;
 
 /// Runs `f` and returns how many allocations this thread made meanwhile.
 fn allocations_during(f: impl FnOnce()) -> usize {
-    let before = ALLOCS.load(Ordering::SeqCst);
+    let before = ALLOCS.with(Cell::get);
     COUNT_HERE.with(|c| c.set(true));
     f();
     COUNT_HERE.with(|c| c.set(false));
-    ALLOCS.load(Ordering::SeqCst) - before
+    ALLOCS.with(Cell::get) - before
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
