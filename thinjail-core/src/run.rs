@@ -44,7 +44,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::exec::{
     Context, ExecError, Executor, IfRef, Lock, LockDir, LockGuard, LockKey, Op, RcEdit,
-    RecoverReport, recover_dir,
+    RecoverReport, recover_dir_with,
 };
 use crate::host::{
     DatasetProps, FileKind, FsType, Host, HostError, IfKind, JailCommand, JailSpec, Object, OpKind,
@@ -156,8 +156,10 @@ impl<'h> Runner<'h> {
         state_dir: impl AsRef<Path>,
     ) -> RunResult<Runner<'h>> {
         let state = state_dir.as_ref();
-        let exec = Executor::new(host, state.join("journal"))?;
         let locks = LockDir::new(state.join("locks"))?;
+        // The executor takes only the clone lock itself (`exec::CLONE_LOCK`); the runner takes
+        // the operation's locks.
+        let exec = Executor::new(host, state.join("journal"))?.with_locks(locks.clone());
         let r = Runner {
             host,
             root: root.into(),
@@ -189,7 +191,11 @@ impl<'h> Runner<'h> {
 
     /// Finish every interrupted operation found in the journal directory.
     pub fn recover(&self) -> RunResult<Vec<(PathBuf, RecoverReport)>> {
-        Ok(recover_dir(self.exec.journal_dir(), self.host)?)
+        Ok(recover_dir_with(
+            self.exec.journal_dir(),
+            self.host,
+            Some(&self.locks),
+        )?)
     }
 
     /// The real path of a host path (the host path under the runner's root).
@@ -293,6 +299,7 @@ impl<'h> Runner<'h> {
                     ops.push(Op::CreateBridge {
                         bind: "bridge".into(),
                         unit: None,
+                        description: format!("thinjail: {b}"),
                     });
                     ops.push(Op::RenameIf {
                         iface: IfRef::var("bridge"),
@@ -679,7 +686,10 @@ impl<'h> Runner<'h> {
                     v.bridge
                 ));
             }
-            ops.push(Op::CreateEpair { bind: "e".into() });
+            ops.push(Op::CreateEpair {
+                bind: "e".into(),
+                description: format!("jail:{name}"),
+            });
             if v.epair == crate::model::EpairNaming::Derived {
                 let (a, b) = j.derived_epair_names();
                 ops.push(Op::RenameIf {
@@ -691,10 +701,6 @@ impl<'h> Runner<'h> {
                     to: b,
                 });
             }
-            ops.push(Op::DescribeIf {
-                iface: IfRef::var("e.a"),
-                description: format!("jail:{name}"),
-            });
             ops.push(Op::IfUp {
                 iface: IfRef::var("e.a"),
             });

@@ -1,7 +1,8 @@
 //! Reliability of the recipe's operations run by `thinjail_core::run::Runner` on SimHost
 //! (a generated release: thinjail-release's fixture tree plus stand-ins for sh and rc):
 //!
-//! - a fault (EIO) injected at every host operation of template create, jail create, start,
+//! - a fault (EIO) injected at every host operation of host init (bridge with a kernel-chosen
+//!   unit), template create, jail create, start,
 //!   stop, destroy and template update;
 //! - a crash (the process "dies" right after the k-th host operation; a new process opens the
 //!   persistent SimHost and recovers) at every host operation of the same;
@@ -38,6 +39,8 @@ fn release() -> &'static (PathBuf, PathBuf) {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
 enum Stage {
+    /// Nothing but the pool (ZFS storage).
+    Bare,
     /// `host init` done.
     Init,
     /// and the template created.
@@ -71,7 +74,9 @@ fn build(dir: &Path, storage: Storage, stage: Stage) {
     }
     let r = runner(&host, dir);
     let j = jail(storage);
-    r.host_init(j.layout(), Some(BRIDGE)).unwrap();
+    if stage >= Stage::Init {
+        r.host_init(j.layout(), Some(BRIDGE)).unwrap();
+    }
     if stage >= Stage::Template {
         let (a, m) = release();
         r.template_create(j.template(), a, Some(m)).unwrap();
@@ -114,6 +119,8 @@ fn at_stage(storage: Storage, stage: Stage) -> tempfile::TempDir {
 
 #[derive(Clone, Copy, Debug)]
 enum Operation {
+    /// Creates the bridge with a kernel-chosen unit (then renames it).
+    HostInit,
     TemplateCreate,
     Create,
     Start,
@@ -125,6 +132,7 @@ enum Operation {
 impl Operation {
     fn stage(self) -> Stage {
         match self {
+            Operation::HostInit => Stage::Bare,
             Operation::TemplateCreate => Stage::Init,
             Operation::Create | Operation::TemplateUpdate => Stage::Template,
             Operation::Start | Operation::Destroy => Stage::Created,
@@ -138,6 +146,7 @@ impl Operation {
 
     fn run(self, r: &Runner<'_>, j: &ThinJail) -> Result<(), RunError> {
         match self {
+            Operation::HostInit => r.host_init(j.layout(), Some(BRIDGE)).map(drop),
             Operation::TemplateCreate => {
                 let (a, m) = release();
                 r.template_create(j.template(), a, Some(m)).map(drop)
@@ -275,7 +284,8 @@ fn crash_at_every_operation(op: Operation, storage: Storage) -> Tally {
     t
 }
 
-const OPS: [Operation; 6] = [
+const OPS: [Operation; 7] = [
+    Operation::HostInit,
     Operation::TemplateCreate,
     Operation::Create,
     Operation::Start,

@@ -136,6 +136,13 @@ pub enum Effect {
         /// Epair interfaces of the host's vnet before the call.
         before: Vec<String>,
     },
+    /// A bridge with a kernel-chosen unit is about to be created (the write-ahead intent of
+    /// [`crate::exec::Op::CreateBridge`] without a unit); undone like [`Effect::EpairPending`]:
+    /// every bridge not in `before` that is undescribed, down and without members is destroyed.
+    BridgePending {
+        /// Bridges of the host's vnet before the call.
+        before: Vec<String>,
+    },
     /// A real file was created (real path, not a host path).
     RealFileCreated {
         /// Real path.
@@ -180,6 +187,55 @@ fn real_io(path: &std::path::Path, source: std::io::Error) -> crate::host::HostE
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// Destroy every interface of `kind` not in `before` that is still as the kernel made it: what a
+/// crash between creating it and journaling its name leaves behind. "As the kernel made it":
+/// the kernel's name (`epair<N>a` with its `epair<N>b`, `bridge<N>`), no description, down, in
+/// no bridge, no members. Only an epair's `a` side carries marks, so a pair is judged by its
+/// `a` side and destroyed through it (which destroys both halves); a lone `b` side is never
+/// touched. Live operations create and mark theirs under the clone lock that recovery holds
+/// (`exec::CLONE_LOCK`).
+fn destroy_unmarked(
+    host: &dyn Host,
+    kind: crate::host::IfKind,
+    before: &[String],
+) -> HostResult<()> {
+    use crate::host::IfKind;
+    let all = host.interfaces(None)?;
+    let unmarked = |name: &str| {
+        all.iter().any(|i| {
+            i.name == name
+                && i.description.is_none()
+                && !i.up
+                && i.member_of.is_none()
+                && i.members.is_empty()
+                && !all.iter().any(|m| m.member_of.as_deref() == Some(name))
+        })
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    for i in all
+        .iter()
+        .filter(|i| i.kind == kind && !before.contains(&i.name))
+    {
+        let fresh = match kind {
+            IfKind::Epair => i
+                .name
+                .strip_prefix("epair")
+                .and_then(|r| r.strip_suffix('a'))
+                .is_some_and(|unit| {
+                    digits(unit) && unmarked(&i.name) && unmarked(&format!("epair{unit}b"))
+                }),
+            IfKind::Bridge => {
+                i.name.strip_prefix("bridge").is_some_and(digits) && unmarked(&i.name)
+            }
+            _ => false,
+        };
+        if fresh {
+            tolerate(host.if_destroy(&i.name), &[Errno::ENXIO])?;
+        }
+    }
+    Ok(())
 }
 
 fn tolerate(r: HostResult<()>, ok: &[Errno]) -> HostResult<()> {
@@ -303,17 +359,10 @@ impl Effect {
             }
             Effect::JailCommandRun { .. } | Effect::CommandRun { .. } => Ok(()),
             Effect::EpairPending { before } => {
-                for i in host.interfaces(None)? {
-                    if i.kind == crate::host::IfKind::Epair
-                        && !before.contains(&i.name)
-                        && i.description.is_none()
-                        && !i.up
-                        && i.member_of.is_none()
-                    {
-                        tolerate(host.if_destroy(&i.name), &[Errno::ENXIO])?;
-                    }
-                }
-                Ok(())
+                destroy_unmarked(host, crate::host::IfKind::Epair, before)
+            }
+            Effect::BridgePending { before } => {
+                destroy_unmarked(host, crate::host::IfKind::Bridge, before)
             }
             Effect::RealFileCreated { path } => match std::fs::remove_file(path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(real_io(path, e)),

@@ -112,9 +112,8 @@ pub fn plan(name: &str, ip: u8) -> Vec<Op> {
                 ..Default::default()
             },
         },
-        Op::CreateEpair { bind: "e".into() },
-        Op::DescribeIf {
-            iface: IfRef::var("e.a"),
+        Op::CreateEpair {
+            bind: "e".into(),
             description: format!("jail:{name}"),
         },
         Op::IfUp {
