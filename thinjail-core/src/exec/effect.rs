@@ -1,11 +1,13 @@
 //! Effects: what a completed step changed on the host, each with its inverse.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::host::{Errno, FsType, Host, HostError, HostResult, MountInfo, Object, OpKind};
+use crate::host::{
+    AddrFamily, Errno, FsType, Host, HostError, HostResult, MountInfo, Object, OpKind,
+};
 
 /// One change made to the host, recorded in the journal before the next step runs.
 ///
@@ -109,8 +111,8 @@ pub enum Effect {
         jail: String,
         /// Interface.
         name: String,
-        /// Address.
-        addr: Ipv4Addr,
+        /// Address, IPv4 or IPv6 (an old journal's IPv4 address reads as `IpAddr::V4`).
+        addr: IpAddr,
     },
     /// An interface was brought up inside a jail's vnet. Undo: down.
     JailIfUp {
@@ -121,12 +123,16 @@ pub enum Effect {
         /// Interface.
         name: String,
     },
-    /// A default route was added inside a jail's vnet. Undo: delete it.
+    /// A default route was added inside a jail's vnet. Undo: delete the default route of
+    /// that family.
     JailRoute {
         /// jid.
         jid: i32,
         /// Jail name.
         jail: String,
+        /// Its family (absent in journals written before IPv6: `inet`).
+        #[serde(default)]
+        family: AddrFamily,
     },
     /// An epair with a kernel-chosen unit is about to be created (the write-ahead intent of
     /// [`crate::exec::Op::CreateEpair`]); `before` lists the epair names that existed. Undone
@@ -291,10 +297,10 @@ impl Effect {
                     Ok(())
                 }
             }
-            Effect::JailRoute { jid, jail } => {
+            Effect::JailRoute { jid, jail, family } => {
                 if same_jail(host, *jid, jail)? {
                     tolerate(
-                        host.jail_route_delete_default(*jid),
+                        host.jail_route_delete_default(*jid, *family),
                         &[Errno::ESRCH, Errno::EINVAL],
                     )
                 } else {
@@ -406,7 +412,13 @@ mod tests {
                 jid: 3,
                 jail: "dev".into(),
                 name: "epair0b".into(),
-                addr: Ipv4Addr::new(10, 0, 0, 2),
+                addr: IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2)),
+            },
+            Effect::JailAddr {
+                jid: 3,
+                jail: "dev".into(),
+                name: "epair0b".into(),
+                addr: "2001:db8::2".parse().unwrap(),
             },
             Effect::JailIfUp {
                 jid: 3,
@@ -416,6 +428,12 @@ mod tests {
             Effect::JailRoute {
                 jid: 3,
                 jail: "dev".into(),
+                family: AddrFamily::Inet,
+            },
+            Effect::JailRoute {
+                jid: 3,
+                jail: "dev".into(),
+                family: AddrFamily::Inet6,
             },
             Effect::JailCommandRun {
                 jid: 3,
@@ -430,6 +448,38 @@ mod tests {
         }
         let line = serde_json::to_string(&Effect::IfUp { name: "x".into() }).unwrap();
         assert_eq!(line, r#"{"effect":"if_up","name":"x"}"#);
+    }
+
+    /// Journals written before effects knew IPv6 still read, as IPv4.
+    #[test]
+    fn pre_ipv6_journal_lines_still_read() {
+        let old_route = r#"{"effect":"jail_route","jid":3,"jail":"dev"}"#;
+        assert_eq!(
+            serde_json::from_str::<Effect>(old_route).unwrap(),
+            Effect::JailRoute {
+                jid: 3,
+                jail: "dev".into(),
+                family: AddrFamily::Inet,
+            }
+        );
+        let old_addr =
+            r#"{"effect":"jail_addr","jid":3,"jail":"dev","name":"epair0b","addr":"10.0.0.2"}"#;
+        assert_eq!(
+            serde_json::from_str::<Effect>(old_addr).unwrap(),
+            Effect::JailAddr {
+                jid: 3,
+                jail: "dev".into(),
+                name: "epair0b".into(),
+                addr: "10.0.0.2".parse().unwrap(),
+            }
+        );
+        let v6 = serde_json::to_string(&Effect::JailRoute {
+            jid: 3,
+            jail: "dev".into(),
+            family: AddrFamily::Inet6,
+        })
+        .unwrap();
+        assert!(v6.contains(r#""family":"inet6""#), "{v6}");
     }
 }
 

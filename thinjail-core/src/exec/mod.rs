@@ -51,7 +51,7 @@ mod lock;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -63,8 +63,8 @@ pub use journal::{Journal, JournalError, JournalState, Outcome, Record};
 pub use lock::{Lock, LockDir, LockError, LockGuard, LockKey, LockMode};
 
 use crate::host::{
-    DatasetProps, Errno, FileKind, FsType, Host, HostError, JailCommand, JailSpec, MountInfo,
-    Object, OpKind,
+    AddrFamily, DatasetProps, Errno, FileKind, FsType, Host, HostError, JailCommand, JailSpec,
+    MountInfo, Object, OpKind,
 };
 
 /// Errors of the execution layer.
@@ -332,14 +332,15 @@ pub enum Op {
         /// Jail name.
         jail: String,
     },
-    /// Add an IPv4 address inside a jail.
+    /// Add an IPv4 or IPv6 address inside a jail (a prefix length the family cannot have
+    /// fails the step with EINVAL before the host is called).
     JailAddr {
         /// Jail name.
         jail: String,
         /// Interface (inside the jail).
         iface: IfRef,
-        /// Address.
-        addr: Ipv4Addr,
+        /// Address (journals written before IPv6 hold an IPv4 address here, which still reads).
+        addr: IpAddr,
         /// Prefix length.
         prefix: u8,
     },
@@ -350,12 +351,12 @@ pub enum Op {
         /// Interface.
         iface: IfRef,
     },
-    /// Default route inside a jail.
+    /// Default route inside a jail, in the gateway's family.
     JailDefaultRoute {
         /// Jail name.
         jail: String,
         /// Gateway.
-        gateway: Ipv4Addr,
+        gateway: IpAddr,
     },
     /// Run a command inside a jail; a non-zero exit status fails the step.
     JailExec {
@@ -557,11 +558,15 @@ impl Action for Op {
                 iface,
                 addr,
                 prefix,
-            } => format!("jail {jail}: {iface} inet {addr}/{prefix}"),
+            } => format!(
+                "jail {jail}: {iface} {} {addr}/{prefix}",
+                AddrFamily::of(*addr)
+            ),
             Op::JailIfUp { jail, iface } => format!("jail {jail}: up {iface}"),
-            Op::JailDefaultRoute { jail, gateway } => {
-                format!("jail {jail}: route add default {gateway}")
-            }
+            Op::JailDefaultRoute { jail, gateway } => match gateway {
+                IpAddr::V4(_) => format!("jail {jail}: route add default {gateway}"),
+                IpAddr::V6(_) => format!("jail {jail}: route -6 add default {gateway}"),
+            },
             Op::JailExec { jail, command } => {
                 format!("jail {jail}: exec {}", command.argv.join(" "))
             }
@@ -853,6 +858,17 @@ impl Action for Op {
             } => {
                 let name = iface.resolve(&tx.ctx)?;
                 let jid = tx.jid(jail)?;
+                let net = ipnet::IpNet::new(*addr, *prefix).map_err(|_| {
+                    HostError::os_msg(
+                        OpKind::JailIfAddrAdd,
+                        Object::Interface {
+                            name: name.clone(),
+                            jid: Some(jid),
+                        },
+                        Errno::EINVAL,
+                        format!("prefix length {prefix} is too long for {addr}"),
+                    )
+                })?;
                 let eff = Effect::JailAddr {
                     jid,
                     jail: jail.clone(),
@@ -861,7 +877,7 @@ impl Action for Op {
                 };
                 tx.guarded(
                     eff.clone(),
-                    |h| h.jail_if_addr_add(jid, &name, *addr, *prefix),
+                    |h| h.jail_if_addr_add(jid, &name, net),
                     |_| eff,
                 )
             }
@@ -880,6 +896,7 @@ impl Action for Op {
                 let eff = Effect::JailRoute {
                     jid,
                     jail: jail.clone(),
+                    family: AddrFamily::of(*gateway),
                 };
                 tx.guarded(
                     eff.clone(),
