@@ -530,3 +530,58 @@ mod devfs_undo_tests {
         assert_eq!(mounts[0].ruleset, Some(5));
     }
 }
+
+#[cfg(test)]
+mod net_undo_tests {
+    use super::*;
+    use crate::host::JailSpec;
+    use crate::sim::SimHost;
+
+    /// Undoing an IPv6 address or default route removes exactly that (the other family's
+    /// address and route stay), and undoing it again counts as done.
+    #[test]
+    fn ipv6_address_and_route_undo_leave_ipv4_alone() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let h = SimHost::new(root.path()).expect("simhost");
+        h.mkdir(std::path::Path::new("/j"), 0o755).expect("mkdir");
+        let spec = JailSpec {
+            name: "dev".into(),
+            path: "/j".into(),
+            vnet: true,
+            ..Default::default()
+        };
+        let jid = h.jail_create(&spec).expect("jail");
+        let e = h.epair_create(None).expect("epair");
+        h.if_move_to_jail(&e.b, jid).expect("vnet");
+        for a in ["10.0.0.2/24", "2001:db8::2/64"] {
+            h.jail_if_addr_add(jid, &e.b, a.parse().expect("net"))
+                .expect("addr");
+        }
+        for g in ["10.0.0.1", "2001:db8::1"] {
+            h.jail_route_add_default(jid, g.parse().expect("gw"))
+                .expect("route");
+        }
+        let route6 = Effect::JailRoute {
+            jid,
+            jail: "dev".into(),
+            family: AddrFamily::Inet6,
+        };
+        let addr6 = Effect::JailAddr {
+            jid,
+            jail: "dev".into(),
+            name: e.b.clone(),
+            addr: "2001:db8::2".parse().expect("addr"),
+        };
+        for _ in 0..2 {
+            route6.undo(&h).expect("route undo");
+            addr6.undo(&h).expect("addr undo");
+        }
+        let st = h.state();
+        let j = &st.jails[&jid];
+        assert_eq!(j.default_route6, None);
+        assert_eq!(j.default_route, Some(std::net::Ipv4Addr::new(10, 0, 0, 1)));
+        let b = &st.interfaces[&("dev".to_string(), e.b.clone())];
+        assert!(b.addrs6.is_empty());
+        assert_eq!(b.addrs, vec![(std::net::Ipv4Addr::new(10, 0, 0, 2), 24)]);
+    }
+}
