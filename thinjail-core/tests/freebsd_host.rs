@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 use thinjail_core::host::{
-    AddrFamily, DatasetProps, Errno, FileKind, FreeBsdHost, FsType, Host, HostError, JailCommand, JailSpec,
+    AddrFamily, DatasetProps, Errno, FileKind, FreeBsdHost, FsType, Host, HostError, JailCommand,
+    JailSpec,
 };
 
 fn skip_reason() -> Option<String> {
@@ -223,7 +224,11 @@ fn vnet_jail_end_to_end() {
     assert!(b.addrs6.contains(&(addr6, 64)), "{:?}", b.addrs6);
     assert!(inside.iter().any(|i| i.name == "lo0" && i.up));
     let e = host
-        .jail_if_addr_delete(jid, &pair.b, "10.251.78.9".parse::<Ipv4Addr>().unwrap().into())
+        .jail_if_addr_delete(
+            jid,
+            &pair.b,
+            "10.251.78.9".parse::<Ipv4Addr>().unwrap().into(),
+        )
         .unwrap_err();
     assert_eq!(e.errno(), Some(Errno::EADDRNOTAVAIL), "{e}");
 
@@ -270,7 +275,8 @@ fn vnet_jail_end_to_end() {
             Some(Errno::ESRCH)
         );
     }
-    host.jail_if_addr_delete(jid, &pair.b, addr6.into()).unwrap();
+    host.jail_if_addr_delete(jid, &pair.b, addr6.into())
+        .unwrap();
     host.jail_if_addr_delete(jid, &pair.b, addr.into()).unwrap();
     host.if_move_from_jail(&pair.b, jid).unwrap();
     assert!(
