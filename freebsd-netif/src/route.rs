@@ -128,7 +128,7 @@ impl RouteMessage {
     /// `route [-6] delete default` without naming the gateway: `RTM_DELETE` of the destination
     /// `0.0.0.0` (or `::`) with the all-zero netmask (`RTA_DST | RTA_NETMASK`), flags
     /// `RTF_UP | RTF_STATIC`, as route(8) sends it when no gateway is given. The kernel
-    /// (`rib_del_route` in sys/net/route_ctl.c) only filters by gateway when one is sent, so
+    /// (`rib_del_route` in sys/net/route/route_ctl.c) only filters by gateway when one is sent, so
     /// this removes the default route whatever its gateway; `ESRCH` when there is none.
     ///
     /// ```
