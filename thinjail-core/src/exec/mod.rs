@@ -1737,3 +1737,39 @@ impl Op {
         })
     }
 }
+
+#[cfg(test)]
+mod ip_op_tests {
+    use super::*;
+
+    /// Steps journaled before IPv6 (an IPv4 address or gateway) still read; IPv6 ones round-trip
+    /// and describe themselves as the `--dry-run` script writes them.
+    #[test]
+    fn address_and_route_steps_of_both_families() {
+        let old = r#"{"op":"jail_default_route","jail":"dev","gateway":"10.0.0.1"}"#;
+        assert_eq!(
+            serde_json::from_str::<Op>(old).unwrap(),
+            Op::JailDefaultRoute {
+                jail: "dev".into(),
+                gateway: "10.0.0.1".parse().unwrap(),
+            }
+        );
+        let old = r#"{"op":"jail_addr","jail":"dev","iface":{"var":"e.b"},"addr":"10.0.0.2","prefix":24}"#;
+        let a: Op = serde_json::from_str(old).unwrap();
+        assert_eq!(a.describe(), "jail dev: $e.b inet 10.0.0.2/24");
+        let v6 = Op::JailAddr {
+            jail: "dev".into(),
+            iface: IfRef::var("e.b"),
+            addr: "2001:db8::2".parse().unwrap(),
+            prefix: 64,
+        };
+        let line = serde_json::to_string(&v6).unwrap();
+        assert_eq!(serde_json::from_str::<Op>(&line).unwrap(), v6);
+        assert_eq!(v6.describe(), "jail dev: $e.b inet6 2001:db8::2/64");
+        let r6 = Op::JailDefaultRoute {
+            jail: "dev".into(),
+            gateway: "2001:db8::1".parse().unwrap(),
+        };
+        assert_eq!(r6.describe(), "jail dev: route -6 add default 2001:db8::1");
+    }
+}
