@@ -806,3 +806,42 @@ fn simhost_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<SimHost>();
 }
+
+/// A persistent model saved before IPv6 was simulated (no `addrs6`, no `routes6`) still opens,
+/// with its IPv4 state intact; IPv6 then works on it.
+#[test]
+fn persistent_model_from_before_ipv6_still_opens() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    let (jid, b, before) = {
+        let h = SimHost::open_persistent(&root).unwrap();
+        let (jid, b) = jail_with_b(&h, "v");
+        h.jail_if_addr_add(jid, &b, net("10.0.0.2/24")).unwrap();
+        h.jail_route_add_default(jid, ip("10.0.0.1")).unwrap();
+        (jid, b, h.state())
+    };
+    let file = root.join(".simhost/model.json");
+    let mut model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    fn strip(v: &mut serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::Object(m) => {
+                let n = usize::from(m.remove("addrs6").is_some())
+                    + usize::from(m.remove("routes6").is_some());
+                n + m.values_mut().map(strip).sum::<usize>()
+            }
+            serde_json::Value::Array(a) => a.iter_mut().map(strip).sum(),
+            _ => 0,
+        }
+    }
+    assert!(strip(&mut model) >= 2, "the new fields were saved");
+    std::fs::write(&file, serde_json::to_vec(&model).unwrap()).unwrap();
+    let h = SimHost::open_persistent(&root).unwrap();
+    assert_eq!(h.state(), before);
+    h.jail_if_addr_add(jid, &b, net("2001:db8::2/64")).unwrap();
+    h.jail_route_add_default(jid, ip("2001:db8::1")).unwrap();
+    assert_eq!(
+        h.state().jails[&jid].default_route6,
+        "2001:db8::1".parse().ok()
+    );
+}
