@@ -39,7 +39,7 @@
 //! ```
 
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Component, Path, PathBuf};
 
 use crate::exec::{
@@ -98,6 +98,8 @@ pub struct JailStatus {
     pub epair: Option<String>,
     /// IPv4 addresses inside its vnet.
     pub addrs: Vec<(Ipv4Addr, u8)>,
+    /// IPv6 addresses inside its vnet (other than link-local ones).
+    pub addrs6: Vec<(Ipv6Addr, u8)>,
 }
 
 /// Runs the recipe's operations on a host, with journal, undo, recovery and locks.
@@ -615,7 +617,10 @@ impl<'h> Runner<'h> {
     /// devfs with the jail's ruleset (checked to be loaded), the jail (VNET), an epair with a
     /// kernel-chosen unit (optionally renamed), its `a` side described `jail:<name>`, up and in
     /// the bridge, its `b` side in the jail's vnet, `lo0` up, the address, the default route,
-    /// then `/bin/sh /etc/rc` with the console log.
+    /// the IPv6 address and IPv6 default route when the jail has them (the order of
+    /// [`crate::plan::start`]'s script), then `/bin/sh /etc/rc` with the console log. A
+    /// link-local IPv6 gateway is refused before anything changes: the executor cannot give it
+    /// the interface scope it needs.
     pub fn start_ops(&self, j: &ThinJail) -> RunResult<Vec<Op>> {
         let name = j.name();
         if let Some(info) = self.host.jail_by_name(name)? {
@@ -670,10 +675,13 @@ impl<'h> Runner<'h> {
         });
         ops.push(Op::CreateJail { spec });
         if let Some(v) = j.vnet() {
-            if v.ipv6.is_some() {
-                return refused(
-                    "IPv6 addresses are not configured by the executor yet (use jail.conf)",
-                );
+            if let Some((_, Some(g6))) = &v.ipv6
+                && g6.is_unicast_link_local()
+            {
+                return refused(format!(
+                    "IPv6 gateway {g6} is link-local: it needs an interface scope, which the \
+                     executor cannot give it; use the router's global or ULA address"
+                ));
             }
             if !self
                 .host
@@ -719,7 +727,7 @@ impl<'h> Runner<'h> {
             ops.push(Op::JailAddr {
                 jail: name.into(),
                 iface: IfRef::var("e.b"),
-                addr: v.address.addr(),
+                addr: IpAddr::V4(v.address.addr()),
                 prefix: v.address.prefix_len(),
             });
             ops.push(Op::JailIfUp {
@@ -728,8 +736,22 @@ impl<'h> Runner<'h> {
             });
             ops.push(Op::JailDefaultRoute {
                 jail: name.into(),
-                gateway: v.gateway,
+                gateway: IpAddr::V4(v.gateway),
             });
+            if let Some((n6, g6)) = &v.ipv6 {
+                ops.push(Op::JailAddr {
+                    jail: name.into(),
+                    iface: IfRef::var("e.b"),
+                    addr: IpAddr::V6(n6.addr()),
+                    prefix: n6.prefix_len(),
+                });
+                if let Some(g6) = g6 {
+                    ops.push(Op::JailDefaultRoute {
+                        jail: name.into(),
+                        gateway: IpAddr::V6(*g6),
+                    });
+                }
+            }
         }
         ops.push(Op::JailExec {
             jail: name.into(),
@@ -1103,12 +1125,18 @@ impl<'h> Runner<'h> {
                 .find(|i| i.description.as_deref() == Some(d.as_str()))
                 .map(|i| i.name.clone());
             let mut addrs = Vec::new();
+            let mut addrs6 = Vec::new();
             if let Some(i) = info
                 && i.vnet
             {
                 for f in self.host.interfaces(Some(i.jid))? {
                     if f.kind != IfKind::Loopback {
                         addrs.extend(f.addrs);
+                        addrs6.extend(
+                            f.addrs6
+                                .into_iter()
+                                .filter(|(a, _)| !a.is_unicast_link_local()),
+                        );
                     }
                 }
             }
@@ -1132,6 +1160,7 @@ impl<'h> Runner<'h> {
                 path,
                 epair,
                 addrs,
+                addrs6,
             });
         }
         Ok(out)
@@ -1155,8 +1184,12 @@ impl<'h> Runner<'h> {
             );
             if j.vnet {
                 for i in self.host.interfaces(Some(j.jid))? {
-                    let addrs: Vec<String> =
-                        i.addrs.iter().map(|(a, p)| format!("{a}/{p}")).collect();
+                    let addrs: Vec<String> = i
+                        .addrs
+                        .iter()
+                        .map(|(a, p)| format!("{a}/{p}"))
+                        .chain(i.addrs6.iter().map(|(a, p)| format!("{a}/{p}")))
+                        .collect();
                     let _ = writeln!(
                         w,
                         "       {:<12} {} {}",
@@ -1179,7 +1212,12 @@ impl<'h> Runner<'h> {
             if let Some(b) = &i.member_of {
                 extra.push(format!("in {b}"));
             }
-            let addrs: Vec<String> = i.addrs.iter().map(|(a, p)| format!("{a}/{p}")).collect();
+            let addrs: Vec<String> = i
+                .addrs
+                .iter()
+                .map(|(a, p)| format!("{a}/{p}"))
+                .chain(i.addrs6.iter().map(|(a, p)| format!("{a}/{p}")))
+                .collect();
             if !addrs.is_empty() {
                 extra.push(addrs.join(" "));
             }

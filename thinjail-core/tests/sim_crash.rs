@@ -1,6 +1,7 @@
 //! Crash right *after* a host operation took effect and before anything else was journaled
 //! (SimHost's `inject_crash_after`: the operation happens, then the "process" dies), at every
-//! operation of the create-and-start plan, then `recover` from the journal.
+//! operation of the create-and-start plan (IPv4, and dual-stack), then `recover` from the
+//! journal.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -26,7 +27,7 @@ fn quiet_simulated_crashes() {
 }
 
 /// Run the plan in a transaction until the simulated crash; true if it crashed.
-fn run_until_crash(host: &SimHost, journal: &Path) -> bool {
+fn run_until_crash(host: &SimHost, journal: &Path, plan: fn(&str, u8) -> Vec<Op>) -> bool {
     let r = catch_unwind(AssertUnwindSafe(|| {
         let mut tx = Transaction::begin(host, journal, "crash-after").unwrap();
         for s in plan("dev", 253) {
@@ -50,12 +51,21 @@ fn run_until_crash(host: &SimHost, journal: &Path) -> bool {
 
 #[test]
 fn crash_after_every_operation_took_effect_then_recover() {
+    crash_after_every_operation(plan, "create+start");
+}
+
+#[test]
+fn crash_after_every_operation_took_effect_then_recover_dual_stack() {
+    crash_after_every_operation(plan_dual, "dual-stack create+start");
+}
+
+fn crash_after_every_operation(plan: fn(&str, u8) -> Vec<Op>, what: &str) {
     quiet_simulated_crashes();
     let n = {
         let fx = fixture();
         std::fs::create_dir_all(fx.journals()).unwrap();
         let (t0, _) = fx.host.op_counts();
-        assert!(!run_until_crash(&fx.host, &fx.journals().join("j")));
+        assert!(!run_until_crash(&fx.host, &fx.journals().join("j"), plan));
         fx.host.op_counts().0 - t0
     };
     let (mut restored, mut leaked) = (0, Vec::new());
@@ -65,7 +75,7 @@ fn crash_after_every_operation_took_effect_then_recover() {
         let before = fx.host.state();
         fx.host.inject_crash_after(FaultTrigger::Nth(k));
         let journal = fx.journals().join("j");
-        assert!(run_until_crash(&fx.host, &journal), "k={k}: crashed");
+        assert!(run_until_crash(&fx.host, &journal, plan), "k={k}: crashed");
         let crashed_op = fx.host.log().last().unwrap().op;
         recover(&journal, &fx.host).unwrap();
         if fx.host.state() == before {
@@ -75,7 +85,7 @@ fn crash_after_every_operation_took_effect_then_recover() {
         }
     }
     println!(
-        "crash right after operation k took effect, then recover: {restored} of {n} restored the state before; not restored: {leaked:?}"
+        "{what}: crash right after operation k took effect, then recover: {restored} of {n} restored the state before; not restored: {leaked:?}"
     );
     // Also a crash right after the kernel picked the epair's name (before it was journaled):
     // the intent lists the epairs that existed, and recovery destroys the new, unmarked one.

@@ -55,7 +55,7 @@ mod lock;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -67,8 +67,8 @@ pub use journal::{Journal, JournalError, JournalState, Outcome, Record};
 pub use lock::{Lock, LockDir, LockError, LockGuard, LockKey, LockMode};
 
 use crate::host::{
-    DatasetProps, Errno, FileKind, FsType, Host, HostError, JailCommand, JailSpec, MountInfo,
-    Object, OpKind,
+    AddrFamily, DatasetProps, Errno, FileKind, FsType, Host, HostError, JailCommand, JailSpec,
+    MountInfo, Object, OpKind,
 };
 
 /// Errors of the execution layer.
@@ -343,14 +343,15 @@ pub enum Op {
         /// Jail name.
         jail: String,
     },
-    /// Add an IPv4 address inside a jail.
+    /// Add an IPv4 or IPv6 address inside a jail (a prefix length the family cannot have
+    /// fails the step with EINVAL before the host is called).
     JailAddr {
         /// Jail name.
         jail: String,
         /// Interface (inside the jail).
         iface: IfRef,
-        /// Address.
-        addr: Ipv4Addr,
+        /// Address (journals written before IPv6 hold an IPv4 address here, which still reads).
+        addr: IpAddr,
         /// Prefix length.
         prefix: u8,
     },
@@ -361,12 +362,12 @@ pub enum Op {
         /// Interface.
         iface: IfRef,
     },
-    /// Default route inside a jail.
+    /// Default route inside a jail, in the gateway's family.
     JailDefaultRoute {
         /// Jail name.
         jail: String,
         /// Gateway.
-        gateway: Ipv4Addr,
+        gateway: IpAddr,
     },
     /// Run a command inside a jail; a non-zero exit status fails the step.
     JailExec {
@@ -574,11 +575,15 @@ impl Action for Op {
                 iface,
                 addr,
                 prefix,
-            } => format!("jail {jail}: {iface} inet {addr}/{prefix}"),
+            } => format!(
+                "jail {jail}: {iface} {} {addr}/{prefix}",
+                AddrFamily::of(*addr)
+            ),
             Op::JailIfUp { jail, iface } => format!("jail {jail}: up {iface}"),
-            Op::JailDefaultRoute { jail, gateway } => {
-                format!("jail {jail}: route add default {gateway}")
-            }
+            Op::JailDefaultRoute { jail, gateway } => match gateway {
+                IpAddr::V4(_) => format!("jail {jail}: route add default {gateway}"),
+                IpAddr::V6(_) => format!("jail {jail}: route -6 add default {gateway}"),
+            },
             Op::JailExec { jail, command } => {
                 format!("jail {jail}: exec {}", command.argv.join(" "))
             }
@@ -883,6 +888,17 @@ impl Action for Op {
             } => {
                 let name = iface.resolve(&tx.ctx)?;
                 let jid = tx.jid(jail)?;
+                let net = ipnet::IpNet::new(*addr, *prefix).map_err(|_| {
+                    HostError::os_msg(
+                        OpKind::JailIfAddrAdd,
+                        Object::Interface {
+                            name: name.clone(),
+                            jid: Some(jid),
+                        },
+                        Errno::EINVAL,
+                        format!("prefix length {prefix} is too long for {addr}"),
+                    )
+                })?;
                 let eff = Effect::JailAddr {
                     jid,
                     jail: jail.clone(),
@@ -891,7 +907,7 @@ impl Action for Op {
                 };
                 tx.guarded(
                     eff.clone(),
-                    |h| h.jail_if_addr_add(jid, &name, *addr, *prefix),
+                    |h| h.jail_if_addr_add(jid, &name, net),
                     |_| eff,
                 )
             }
@@ -910,6 +926,7 @@ impl Action for Op {
                 let eff = Effect::JailRoute {
                     jid,
                     jail: jail.clone(),
+                    family: AddrFamily::of(*gateway),
                 };
                 tx.guarded(
                     eff.clone(),
@@ -1847,5 +1864,41 @@ impl Op {
             IfRef::Var(v) => Some(v.as_str()),
             IfRef::Name(_) => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod ip_op_tests {
+    use super::*;
+
+    /// Steps journaled before IPv6 (an IPv4 address or gateway) still read; IPv6 ones round-trip
+    /// and describe themselves as the `--dry-run` script writes them.
+    #[test]
+    fn address_and_route_steps_of_both_families() {
+        let old = r#"{"op":"jail_default_route","jail":"dev","gateway":"10.0.0.1"}"#;
+        assert_eq!(
+            serde_json::from_str::<Op>(old).unwrap(),
+            Op::JailDefaultRoute {
+                jail: "dev".into(),
+                gateway: "10.0.0.1".parse().unwrap(),
+            }
+        );
+        let old = r#"{"op":"jail_addr","jail":"dev","iface":{"var":"e.b"},"addr":"10.0.0.2","prefix":24}"#;
+        let a: Op = serde_json::from_str(old).unwrap();
+        assert_eq!(a.describe(), "jail dev: $e.b inet 10.0.0.2/24");
+        let v6 = Op::JailAddr {
+            jail: "dev".into(),
+            iface: IfRef::var("e.b"),
+            addr: "2001:db8::2".parse().unwrap(),
+            prefix: 64,
+        };
+        let line = serde_json::to_string(&v6).unwrap();
+        assert_eq!(serde_json::from_str::<Op>(&line).unwrap(), v6);
+        assert_eq!(v6.describe(), "jail dev: $e.b inet6 2001:db8::2/64");
+        let r6 = Op::JailDefaultRoute {
+            jail: "dev".into(),
+            gateway: "2001:db8::1".parse().unwrap(),
+        };
+        assert_eq!(r6.describe(), "jail dev: route -6 add default 2001:db8::1");
     }
 }
