@@ -19,6 +19,9 @@ pub(crate) struct Global {
     pub sim: bool,
     pub root: Option<PathBuf>,
     pub dry_run: bool,
+    /// Jail settings given on the command line (long option names), to refuse them where the
+    /// jail's record decides.
+    pub settings_given: Vec<String>,
 }
 
 /// A jail named by a positional argument (default `dev`), with the recipe's settings.
@@ -38,6 +41,35 @@ impl Named {
             a.name = n.clone();
         }
         a.build()
+    }
+
+    /// An existing jail: the settings recorded when it was created (a setting given on this
+    /// command line with another value is refused: it would not be the jail's); a jail without a
+    /// record (made by hand or by an older thinjail) is described by the command line.
+    fn existing(&self, g: &Global) -> Result<ThinJail, String> {
+        let name = self.jail_name.as_deref().unwrap_or(self.jail.name());
+        let root = match (&g.root, g.sim) {
+            (Some(r), true) => r.clone(),
+            _ => PathBuf::from("/"),
+        };
+        match thinjail_core::run::read_record(&root, name).map_err(err)? {
+            Some(j) => {
+                let mut a = (*self.jail).clone();
+                a.name = name.to_string();
+                let differ = a.differing(j.spec(), &g.settings_given);
+                if !differ.is_empty() {
+                    return Err(format!(
+                        "thinjail: jail {name} keeps the settings it was created with ({}); \
+                         --{} differs and cannot change them here (destroy the jail and create \
+                         it again)",
+                        j.record_path().display(),
+                        differ.join(", --")
+                    ));
+                }
+                Ok(j)
+            }
+            None => self.build(),
+        }
     }
 }
 
@@ -492,7 +524,10 @@ pub(crate) fn jail(g: &Global, c: JailCmd) -> Result<(), String> {
             };
         }
     };
-    let j = n.build()?;
+    let j = match c {
+        JailCmd::Create(_) => n.build()?,
+        _ => n.existing(g)?,
+    };
     if g.dry_run {
         if matches!(c, JailCmd::Restart(_)) {
             print!("{}", plan::stop(&j).then(plan::start(&j)).to_shell());
@@ -528,7 +563,7 @@ pub(crate) fn jail(g: &Global, c: JailCmd) -> Result<(), String> {
 }
 
 pub(crate) fn enable(g: &Global, n: Named) -> Result<(), String> {
-    let j = n.build()?;
+    let j = n.existing(g)?;
     if dry(g, Op::Enable, &j) {
         return Ok(());
     }
@@ -573,6 +608,7 @@ pub(crate) fn main_job(g: &Global) -> Result<(), String> {
                 sim: true,
                 root: Some(base),
                 dry_run: false,
+                settings_given: Vec::new(),
             },
             Some(rel),
         )
@@ -582,6 +618,7 @@ pub(crate) fn main_job(g: &Global) -> Result<(), String> {
                 sim: false,
                 root: None,
                 dry_run: false,
+                settings_given: Vec::new(),
             },
             None,
         )

@@ -6,7 +6,8 @@
 
 mod lifecycle;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use thinjail_core::jailconf::{self, Config};
@@ -184,8 +185,48 @@ pub(crate) struct JailArgs {
 }
 
 impl JailArgs {
+    /// The jail name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Settings given on the command line (long names, see `settings_given`) whose values differ
+    /// from `rec`'s.
+    pub(crate) fn differing(&self, rec: &ThinJailSpec, given: &[String]) -> Vec<String> {
+        let cli = self.spec();
+        let v = |s: &ThinJailSpec| s.vnet.clone();
+        given
+            .iter()
+            .filter(|g| match g.as_str() {
+                "release" => cli.release != rec.release,
+                "arch" => cli.arch != rec.arch,
+                "storage" => cli.storage != rec.storage,
+                "pool" => cli.pool != rec.pool,
+                "root" => cli.root != rec.root,
+                "hostname" => cli.hostname != rec.hostname,
+                "devfs-ruleset" => cli.devfs_ruleset != rec.devfs_ruleset,
+                "no-vnet" => cli.vnet.is_some() != rec.vnet.is_some(),
+                "bridge" => v(&cli).map(|x| x.bridge) != v(rec).map(|x| x.bridge),
+                "address" => v(&cli).map(|x| x.address) != v(rec).map(|x| x.address),
+                "gateway" => v(&cli).map(|x| x.gateway) != v(rec).map(|x| x.gateway),
+                "ipv6" => v(&cli).map(|x| x.ipv6) != v(rec).map(|x| x.ipv6),
+                "ipv6-gateway" => v(&cli).map(|x| x.ipv6_gateway) != v(rec).map(|x| x.ipv6_gateway),
+                "epair" => v(&cli).map(|x| x.epair) != v(rec).map(|x| x.epair),
+                "param" => cli.params != rec.params,
+                _ => true,
+            })
+            .cloned()
+            .collect()
+    }
+
     pub(crate) fn build(&self) -> Result<ThinJail, String> {
-        let spec = ThinJailSpec {
+        self.spec()
+            .build()
+            .map_err(|e| format!("thinjail: invalid {e}"))
+    }
+
+    fn spec(&self) -> ThinJailSpec {
+        ThinJailSpec {
             name: self.name.clone(),
             release: self.release.clone(),
             arch: self.arch.clone(),
@@ -209,8 +250,7 @@ impl JailArgs {
                 },
             }),
             params: self.params.clone(),
-        };
-        spec.build().map_err(|e| format!("thinjail: invalid {e}"))
+        }
     }
 }
 
@@ -270,12 +310,36 @@ fn conf(cmd: ConfCmd) -> Result<(), String> {
     }
 }
 
+/// The jail settings (JailArgs options other than the name) given on the command line of the
+/// innermost subcommand, as long option names.
+fn settings_given(m: &ArgMatches) -> Vec<String> {
+    let mut leaf = m;
+    while let Some((_, sub)) = leaf.subcommand() {
+        leaf = sub;
+    }
+    let settings = JailArgs::augment_args(clap::Command::new("settings"));
+    settings
+        .get_arguments()
+        .filter(|a| a.get_id() != "name")
+        .filter(|a| {
+            leaf.try_contains_id(a.get_id().as_str()).unwrap_or(false)
+                && leaf.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine)
+        })
+        .map(|a| a.get_long().unwrap_or(a.get_id().as_str()).to_string())
+        .collect()
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     let g = lifecycle::Global {
         sim: cli.sim,
         root: cli.sim_root.clone(),
         dry_run: cli.dry_run,
+        settings_given: settings_given(&matches),
     };
     let result = match cli.cmd {
         None if cli.dry_run => {

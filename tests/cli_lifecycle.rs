@@ -167,30 +167,35 @@ fn ipv6_jail_create_and_start() {
     assert!(line.contains("192.168.7.253/24,2001:db8:7::fd/64"), "{s}");
     ok(sim(&root, &["jail", "stop", "dev", "--storage", "dir"]));
 
-    // A link-local gateway cannot be given its interface scope: refused, nothing started.
+    // A link-local gateway cannot be given its interface scope: refused at start, nothing
+    // started.
     let ll = [
         "jail",
-        "start",
-        "dev",
+        "create",
+        "ll",
         "--storage",
         "dir",
+        "--address",
+        "192.168.7.77/24",
         "--ipv6",
-        "2001:db8:7::fd/64",
+        "2001:db8:7::77/64",
         "--ipv6-gateway",
         "fe80::1",
     ];
-    fails(sim(&root, &ll), "link-local");
+    ok(sim(&root, &ll));
+    fails(sim(&root, &["jail", "start", "ll"]), "link-local");
     let s = ok(sim(&root, &["jail", "list"]));
-    let line = s.lines().find(|l| l.starts_with("dev ")).unwrap();
+    let line = s.lines().find(|l| l.starts_with("ll ")).unwrap();
     assert!(!line.contains("2001:db8"), "not running: {s}");
+    ok(sim(&root, &["jail", "destroy", "ll"]));
     // Bad addresses are refused by the model, before anything runs.
     fails(
         sim(
             &root,
             &[
                 "jail",
-                "start",
-                "dev",
+                "create",
+                "bad",
                 "--storage",
                 "dir",
                 "--ipv6",
@@ -199,6 +204,7 @@ fn ipv6_jail_create_and_start() {
         ),
         "link-local",
     );
+    assert!(!root.join("var/db/thinjail/jails/bad.json").exists());
     ok(sim(&root, &["jail", "destroy", "dev", "--storage", "dir"]));
 }
 
@@ -396,4 +402,76 @@ fn eight_processes_create_and_start_jails_on_one_simulated_host() {
         .count();
     println!("8 processes: {n} of 8 create+start succeeded, {running} running");
     assert_eq!(running, 8, "{s}");
+}
+
+#[test]
+fn later_commands_use_the_settings_recorded_at_create() {
+    let d = tempfile::tempdir().unwrap();
+    let rel = d.path().join("rel");
+    let root = d.path().join("root");
+    ok(thinjail(&["release", "generate", rel.to_str().unwrap()]));
+    ok(sim(&root, &["host", "init", "--storage", "dir"]));
+    ok(sim(
+        &root,
+        &[
+            "template",
+            "create",
+            "--storage",
+            "dir",
+            "--archive",
+            rel.join("base.txz").to_str().unwrap(),
+        ],
+    ));
+    let create = [
+        "jail",
+        "create",
+        "web",
+        "--storage",
+        "dir",
+        "--address",
+        "192.168.7.9/24",
+        "--hostname",
+        "web.example",
+    ];
+    ok(sim(&root, &create));
+    let record = std::fs::read_to_string(root.join("var/db/thinjail/jails/web.json")).unwrap();
+    assert!(
+        record.contains("\"address\": \"192.168.7.9/24\""),
+        "{record}"
+    );
+    assert!(record.contains("\"storage\": \"Directories\""), "{record}");
+
+    // No settings on the command line: the recorded ones, also for --dry-run.
+    let dry = ok(sim(&root, &["--dry-run", "jail", "start", "web"]));
+    assert!(dry.contains("inet 192.168.7.9/24"), "{dry}");
+    let s = ok(sim(&root, &["jail", "start", "web"]));
+    assert!(s.contains("inet 192.168.7.9/24"), "{s}");
+    let s = ok(sim(&root, &["jail", "list"]));
+    let line = s.lines().find(|l| l.starts_with("web ")).unwrap();
+    assert!(line.contains("192.168.7.9/24"), "{s}");
+
+    // A setting given again with the same value is fine; another value is refused and nothing
+    // changes.
+    let before = ok(sim(&root, &["jail", "list"]));
+    let e = fails(
+        sim(&root, &["jail", "stop", "web", "--address", "10.0.0.2/24"]),
+        "keeps the settings it was created with",
+    );
+    assert!(e.contains("--address"), "{e}");
+    fails(
+        sim(&root, &["jail", "restart", "web", "--storage", "zfs"]),
+        "--storage differs",
+    );
+    assert_eq!(ok(sim(&root, &["jail", "list"])), before);
+    ok(sim(&root, &["jail", "stop", "web", "--storage", "dir"]));
+
+    // Destroy removes the record with the jail; the name is free again.
+    ok(sim(&root, &["jail", "destroy", "web"]));
+    assert!(!root.join("var/db/thinjail/jails/web.json").exists());
+    assert!(!root.join("etc/jail.conf.d/web.conf").exists());
+    ok(sim(&root, &create));
+
+    // A damaged record is reported, not guessed around.
+    std::fs::write(root.join("var/db/thinjail/jails/web.json"), "{ not json").unwrap();
+    fails(sim(&root, &["jail", "start", "web"]), "web.json");
 }

@@ -15,6 +15,7 @@
 //! ```
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
@@ -163,7 +164,7 @@ pub fn check_ifname(field: &'static str, s: &str) -> Result<(), ModelError> {
 }
 
 /// Where jails live: ZFS datasets (the recipe) or plain directories (UFS).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Storage {
     /// ZFS datasets: templates are datasets, the skeleton is snapshotted and cloned per jail.
     #[default]
@@ -555,7 +556,7 @@ impl Default for Devfs {
 }
 
 /// How the jail's epair(4) interfaces are named.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum EpairNaming {
     /// Keep the name the kernel picks (`ifconfig epair create` prints it, e.g. `epair3a`);
     /// scripts capture it instead of assuming a fixed unit number.
@@ -724,8 +725,9 @@ impl VnetSpec {
 }
 
 /// A thin jail's request as plain strings (what a CLI or config gives), validated by
-/// [`ThinJailSpec::build`]. `Default` is the recipe's `dev` jail.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// [`ThinJailSpec::build`]. `Default` is the recipe's `dev` jail. It is what
+/// [`ThinJail::record`] keeps of a jail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ThinJailSpec {
     /// Jail name.
     pub name: String,
@@ -751,7 +753,7 @@ pub struct ThinJailSpec {
 }
 
 /// VNET settings as strings, for [`ThinJailSpec`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VnetStrings {
     /// Bridge, e.g. `igc0bridge`.
     pub bridge: String,
@@ -836,6 +838,7 @@ impl ThinJailSpec {
             params.push(JailParam::parse(p)?);
         }
         let jail = ThinJail {
+            spec: self.clone(),
             params,
             name: self.name.clone(),
             hostname,
@@ -857,6 +860,8 @@ impl ThinJailSpec {
 /// read-write at `/skeleton`, devfs with a ruleset, optional VNET networking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ThinJail {
+    /// The request it was built from (what its record keeps).
+    spec: ThinJailSpec,
     name: String,
     hostname: String,
     template: Template,
@@ -865,7 +870,68 @@ pub struct ThinJail {
     params: Vec<JailParam>,
 }
 
+/// The record of a created jail: the settings it was created with, so that later operations
+/// (start, stop, destroy) use them rather than whatever a command line says. Kept as JSON at
+/// [`ThinJail::record_path`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct JailRecord {
+    /// Format version (1).
+    thinjail_record: u32,
+    /// The settings.
+    spec: ThinJailSpec,
+}
+
+/// Where jail records live (host path).
+pub const RECORD_DIR: &str = "/var/db/thinjail/jails";
+
 impl ThinJail {
+    /// The request this jail was built from.
+    pub fn spec(&self) -> &ThinJailSpec {
+        &self.spec
+    }
+
+    /// The host path of the jail's record: `/var/db/thinjail/jails/<name>.json`.
+    pub fn record_path(&self) -> PathBuf {
+        Path::new(RECORD_DIR).join(format!("{}.json", self.name))
+    }
+
+    /// The jail's record (JSON): the settings it was created with.
+    ///
+    /// ```
+    /// use thinjail_core::model::{ThinJail, ThinJailSpec};
+    /// let mut spec = ThinJailSpec::default();
+    /// spec.params.push("securelevel=3".into());
+    /// let j = spec.build().unwrap();
+    /// let back = ThinJail::from_record(&j.record(), "dev.json").unwrap();
+    /// assert_eq!(back, j);
+    /// assert!(ThinJail::from_record("{}", "dev.json").is_err());
+    /// ```
+    pub fn record(&self) -> String {
+        let r = JailRecord {
+            thinjail_record: 1,
+            spec: self.spec.clone(),
+        };
+        // Plain structs of strings and numbers: serialising them cannot fail.
+        let mut s = serde_json::to_string_pretty(&r).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+
+    /// Reads a record written by [`ThinJail::record`] and validates it as
+    /// [`ThinJailSpec::build`] does; `origin` names the record in errors.
+    pub fn from_record(text: &str, origin: &str) -> Result<ThinJail, ModelError> {
+        let r: JailRecord = serde_json::from_str(text)
+            .map_err(|e| ModelError::new("record", origin, format!("unreadable: {e}")))?;
+        if r.thinjail_record != 1 {
+            return Err(ModelError::new(
+                "record",
+                origin,
+                format!("format version {} is not 1", r.thinjail_record),
+            ));
+        }
+        r.spec.build()
+    }
+
     /// The recipe's `dev` jail.
     pub fn recipe_dev() -> ThinJail {
         ThinJailSpec::default()

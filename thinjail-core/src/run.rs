@@ -148,6 +148,30 @@ pub fn dataset_in_layout(layout: &HostLayout, name: &str) -> bool {
         })
 }
 
+/// Reads the record of jail `name` under `root` (`/` for the real host; see
+/// [`ThinJail::record`]): `None` when there is none. Reads only, so `--dry-run` can use it.
+pub fn read_record(root: &Path, name: &str) -> RunResult<Option<ThinJail>> {
+    crate::model::check_jail_name("name", name)
+        .map_err(|e| RunError::Refused(format!("invalid {e}")))?;
+    let path = Path::new(crate::model::RECORD_DIR).join(format!("{name}.json"));
+    let real = root.join(path.strip_prefix("/").unwrap_or(&path));
+    let text = match std::fs::read_to_string(&real) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return refused(format!("cannot read the record {}: {e}", path.display())),
+    };
+    let j = ThinJail::from_record(&text, &path.display().to_string())
+        .map_err(|e| RunError::Refused(format!("record {}: invalid {e}", path.display())))?;
+    if j.name() != name {
+        return refused(format!(
+            "record {} is for jail {}, not {name}",
+            path.display(),
+            j.name()
+        ));
+    }
+    Ok(Some(j))
+}
+
 impl<'h> Runner<'h> {
     /// A runner on `host` whose file tree starts at `root` (`/` for a real host), keeping its
     /// journals in `<state_dir>/journal` and locks in `<state_dir>/locks`. Journals left by a
@@ -189,6 +213,12 @@ impl<'h> Runner<'h> {
     /// The host.
     pub fn host(&self) -> &'h dyn Host {
         self.host
+    }
+
+    /// The jail `name` as it was created (its record, see [`ThinJail::record`]), or `None` for a
+    /// jail without one (not created by thinjail, or by a version that kept none).
+    pub fn recorded(&self, name: &str) -> RunResult<Option<ThinJail>> {
+        read_record(&self.root, name)
     }
 
     /// Finish every interrupted operation found in the journal directory.
@@ -572,6 +602,15 @@ impl<'h> Runner<'h> {
             contents: crate::jailconf::render(&j.jail_conf()).into_bytes(),
             mode: 0o644,
         });
+        ops.push(Op::MkdirAll {
+            path: crate::model::RECORD_DIR.into(),
+            mode: 0o755,
+        });
+        ops.push(Op::WriteFile {
+            path: j.record_path(),
+            contents: j.record().into_bytes(),
+            mode: 0o644,
+        });
         Ok(ops)
     }
 
@@ -872,6 +911,9 @@ impl<'h> Runner<'h> {
             },
             Op::RemoveFile {
                 path: j.fstab_path(),
+            },
+            Op::RemoveFile {
+                path: j.record_path(),
             },
             Op::RemoveDir { path: j.root() },
         ];
