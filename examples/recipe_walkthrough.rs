@@ -48,8 +48,8 @@ fn main() -> ExitCode {
         r.enable(&j)?;
         for s in r.list()? {
             println!(
-                "{} jid {:?} epair {:?} {:?}",
-                s.name, s.jid, s.epair, s.addrs
+                "{} jid {:?} epair {:?} inet {:?} inet6 {:?}",
+                s.name, s.jid, s.epair, s.addrs, s.addrs6
             );
         }
         Ok(())
