@@ -46,8 +46,9 @@ pub use zfs::{MOUNT_BUSY_RETRY, SimZfs};
 
 use crate::host::{
     DatasetProps, EpairPair, Errno, FileKind, FsType, Host, HostError, HostResult, IfInfo, IfKind,
-    JailCommand, JailInfo, JailSpec, MountInfo, Object, OpKind,
+    JailCommand, JailInfo, JailSpec, MountInfo, Object, OpKind, SPEC_FIELD_PARAMS,
 };
+use crate::jailparams;
 
 /// Directory under the root where a persistent SimHost keeps its model.
 pub const SIMHOST_DIR: &str = ".simhost";
@@ -64,35 +65,6 @@ pub const MAXHOSTNAMELEN: usize = 256;
 pub const ZFS_MAX_DATASET_NAME_LEN: usize = 256;
 /// `net.ifdescr_maxlen` default.
 pub const IFDESCR_MAXLEN: usize = 1024;
-
-const ALLOW_NAMES: &[&str] = &[
-    "set_hostname",
-    "sysvipc",
-    "raw_sockets",
-    "chflags",
-    "mount",
-    "quotas",
-    "socket_af",
-    "mlock",
-    "reserved_ports",
-    "read_msgbuf",
-    "unprivileged_proc_debug",
-    "suser",
-    "nfsd",
-    "extattr",
-    "adjtime",
-    "settime",
-    "routing",
-    "vmm",
-    "mount.devfs",
-    "mount.fdescfs",
-    "mount.nullfs",
-    "mount.procfs",
-    "mount.tmpfs",
-    "mount.zfs",
-    "mount.linprocfs",
-    "mount.linsysfs",
-];
 
 /// When an injected fault fires.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -159,8 +131,12 @@ pub struct JailState {
     pub info: JailInfo,
     /// `ip4.addr` (non-VNET jails).
     pub ip4: Vec<Ipv4Addr>,
-    /// `allow.*` flags set.
+    /// `allow.*` flags set (without the `allow.` prefix), from [`JailSpec::allow`] and the
+    /// `allow.*` entries of [`JailSpec::params`].
     pub allow: BTreeSet<String>,
+    /// The other [`JailSpec::params`] it was created with, by positive name, values in
+    /// jail(8)'s text form (as [`JailInfo::params`]).
+    pub params: BTreeMap<String, String>,
     /// Default route of its vnet.
     pub default_route: Option<Ipv4Addr>,
     /// Commands run inside it, in order.
@@ -222,10 +198,22 @@ struct SimJail {
     devfs_ruleset: u16,
     ip4: Vec<Ipv4Addr>,
     allow: BTreeSet<String>,
+    /// Further parameters by positive name, in text form (older saved models have none).
+    #[serde(default)]
+    params: BTreeMap<String, String>,
     default_route: Option<Ipv4Addr>,
     execs: Vec<JailCommand>,
     /// The mount its root directory was on at creation (the jail holds that vnode).
     root_mount: Option<u64>,
+}
+
+/// What [`Model::extra_params`] found.
+#[derive(Default)]
+struct ExtraParams {
+    /// An explicit `jid` (0: none).
+    jid: i32,
+    /// The other parameters, by positive name, as text.
+    params: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -515,7 +503,61 @@ impl Model {
             hostname: j.hostname.clone(),
             vnet: j.vnet,
             devfs_ruleset: j.devfs_ruleset,
+            params: j.params.clone(),
         }
+    }
+
+    /// Checks [`JailSpec::params`] in order as a FreeBSD 14 host does at `JAIL_CREATE` (the
+    /// table and rules of [`jailparams`]); `allow.*` booleans update `allow`, the others are
+    /// returned by positive name in text form (a later occurrence replaces an earlier one, as
+    /// the kernel keeps the last).
+    fn extra_params(
+        spec: &JailSpec,
+        allow: &mut BTreeSet<String>,
+    ) -> Result<ExtraParams, jailparams::ParamError> {
+        let mut out = ExtraParams::default();
+        let mut ip = None;
+        for (name, text) in &spec.params {
+            let pos = jailparams::positive_name(name)
+                .filter(|p| jailparams::lookup(p).is_some())
+                .unwrap_or_else(|| name.clone());
+            if SPEC_FIELD_PARAMS.contains(&pos.as_str()) {
+                return Err(jailparams::ParamError {
+                    param: name.clone(),
+                    errno: Errno::EINVAL,
+                    errmsg: format!("{name}: set through the JailSpec field, not params"),
+                });
+            }
+            let (pos, value) = jailparams::check_text(name, text.as_deref())?;
+            if let Some(a) = pos.strip_prefix("allow.") {
+                if value == freebsd_jail::Value::Bool(true) {
+                    allow.insert(a.to_string());
+                } else {
+                    allow.remove(a);
+                }
+                continue;
+            }
+            match (pos.as_str(), &value) {
+                ("jid", freebsd_jail::Value::Int(j)) => {
+                    // Reported as the jid, not as a parameter.
+                    out.jid = *j;
+                    continue;
+                }
+                ("ip4" | "ip6" | "ip6.addr", _) => ip = Some(pos.clone()),
+                _ => {}
+            }
+            out.params.insert(pos, value.to_text());
+        }
+        if let Some(p) = ip
+            && spec.vnet
+        {
+            return Err(jailparams::ParamError {
+                param: p,
+                errno: Errno::EINVAL,
+                errmsg: "vnet jails cannot have IP address restrictions".into(),
+            });
+        }
+        Ok(out)
     }
 
     /// The vnet a jail-side network operation runs in (fork + jail_attach).
@@ -843,6 +885,7 @@ impl SimHost {
                             info: Model::jail_info(*jid, j),
                             ip4: j.ip4.clone(),
                             allow: j.allow.clone(),
+                            params: j.params.clone(),
                             default_route: j.default_route,
                             execs: j.execs.clone(),
                         },
@@ -1512,16 +1555,25 @@ impl Host for SimHost {
             {
                 return Err(em(op, obj, Errno::EINVAL, "Invalid enforce_statfs"));
             }
+            let mut allow = BTreeSet::new();
             for a in &spec.allow {
-                if !ALLOW_NAMES.contains(&a.as_str()) {
-                    return Err(em(
-                        op,
-                        obj,
-                        Errno::ENOENT,
-                        &format!("unknown parameter: allow.{a}"),
-                    ));
+                let name = format!("allow.{a}");
+                match jailparams::lookup(&name) {
+                    Some(d) if d.ty.kind == freebsd_jail::Kind::Bool => {
+                        allow.insert(a.clone());
+                    }
+                    _ => {
+                        return Err(em(
+                            op,
+                            obj,
+                            Errno::ENOENT,
+                            &format!("unknown parameter: {name}"),
+                        ));
+                    }
                 }
             }
+            let extra = Model::extra_params(spec, &mut allow)
+                .map_err(|pe| em(op, obj.clone(), pe.errno, &pe.errmsg))?;
             self.need_dir(m, op, &spec.path).map_err(|err| match err {
                 HostError::Os { errno, .. } => {
                     em(op, Object::Path(spec.path.clone()), errno, "path")
@@ -1529,7 +1581,33 @@ impl Host for SimHost {
                 other => other,
             })?;
             let numeric = !spec.name.is_empty() && spec.name.bytes().all(|b| b.is_ascii_digit());
-            let jid = if numeric {
+            let jid = if extra.jid > 0 {
+                if numeric && spec.name != extra.jid.to_string() {
+                    return Err(em(
+                        op,
+                        obj,
+                        Errno::EINVAL,
+                        "name cannot be numeric (unless it is the jid)",
+                    ));
+                }
+                if m.jails.contains_key(&extra.jid) {
+                    return Err(em(
+                        op,
+                        obj,
+                        Errno::EEXIST,
+                        &format!("jail {} already exists", extra.jid),
+                    ));
+                }
+                if !numeric && m.jails.values().any(|j| j.name == spec.name) {
+                    return Err(em(
+                        op,
+                        obj,
+                        Errno::EEXIST,
+                        &format!("jail \"{}\" already exists", spec.name),
+                    ));
+                }
+                extra.jid
+            } else if numeric {
                 let jid: i32 = spec.name.parse().unwrap_or(0);
                 if jid <= 0 || jid > JAIL_MAX {
                     return Err(em(op, obj, Errno::EINVAL, "jid out of range"));
@@ -1565,7 +1643,7 @@ impl Host for SimHost {
                     }
                 }
             };
-            if !numeric {
+            if !numeric && extra.jid == 0 {
                 m.last_jid = jid;
             }
             let name = if spec.name.is_empty() {
@@ -1583,7 +1661,8 @@ impl Host for SimHost {
                     vnet: spec.vnet,
                     devfs_ruleset: spec.devfs_ruleset.unwrap_or(0),
                     ip4: spec.ip4.clone(),
-                    allow: spec.allow.iter().cloned().collect(),
+                    allow,
+                    params: extra.params,
                     default_route: None,
                     execs: Vec::new(),
                     root_mount,
