@@ -1555,6 +1555,17 @@ impl Host for SimHost {
             {
                 return Err(em(op, obj, Errno::EINVAL, "Invalid enforce_statfs"));
             }
+            if let Some(c) = spec.children_max
+                && c >= JAIL_MAX as u32
+            {
+                // kern_jail.c: not below the parent's (prison0: JAIL_MAX); no message.
+                return Err(em(
+                    op,
+                    obj,
+                    Errno::EPERM,
+                    "children.max not below the parent's",
+                ));
+            }
             let mut allow = BTreeSet::new();
             for a in &spec.allow {
                 let name = format!("allow.{a}");
