@@ -482,6 +482,11 @@ pub(crate) fn jail(g: &Global, c: JailCmd) -> Result<(), String> {
                             },
                             s.path.map(|p| p.display().to_string()).unwrap_or_default()
                         );
+                        if !s.params.is_empty() {
+                            let p: Vec<String> =
+                                s.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                            println!("  params: {}", p.join(" "));
+                        }
                     }
                     Ok(())
                 }

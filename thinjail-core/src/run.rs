@@ -113,6 +113,9 @@ pub struct JailStatus {
     pub epair: Option<String>,
     /// IPv4 addresses inside its vnet.
     pub addrs: Vec<(Ipv4Addr, u8)>,
+    /// The further parameters it runs with, as the host reports them
+    /// ([`crate::host::JailInfo::params`]; empty when stopped, and on the real host).
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 /// Runs the recipe's operations on a host, with journal, undo, recovery and locks.
@@ -1168,6 +1171,7 @@ impl<'h> Runner<'h> {
                 path,
                 epair,
                 addrs,
+                params: info.map(|i| i.params.clone()).unwrap_or_default(),
             });
         }
         Ok(out)

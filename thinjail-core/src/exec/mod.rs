@@ -541,7 +541,18 @@ impl Action for Op {
             }
             Op::MountZfs { dataset, .. } => format!("mount zfs {dataset}"),
             Op::Unmount { at } => format!("unmount {}", at.display()),
-            Op::CreateJail { spec } => format!("create jail {}", spec.name),
+            Op::CreateJail { spec } if spec.params.is_empty() => {
+                format!("create jail {}", spec.name)
+            }
+            Op::CreateJail { spec } => format!(
+                "create jail {} with {}",
+                spec.name,
+                spec.params
+                    .iter()
+                    .map(|(n, v)| v.as_ref().map_or(n.clone(), |v| format!("{n}={v}")))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
             Op::CreateEpair { bind } => format!("create epair as {bind}"),
             Op::CreateBridge { bind, unit } => match unit {
                 Some(u) => format!("create bridge{u} as {bind}"),
