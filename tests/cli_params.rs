@@ -87,7 +87,10 @@ fn params_from_the_command_line_reach_the_jail() {
     // A bad value is refused by create, before anything is written.
     let before = snapshot(&root);
     fails(
-        sim(&root, &["jail", "create", "dev", "--param", "securelevel=abc"]),
+        sim(
+            &root,
+            &["jail", "create", "dev", "--param", "securelevel=abc"],
+        ),
         "securelevel",
     );
     assert_eq!(snapshot(&root), before);
@@ -95,15 +98,24 @@ fn params_from_the_command_line_reach_the_jail() {
     a.extend_from_slice(&params);
     ok(sim(&root, &a));
     let conf = std::fs::read_to_string(root.join("etc/jail.conf.d/dev.conf")).unwrap();
-    assert!(conf.contains("securelevel") && conf.contains("sysvshm"), "{conf}");
+    assert!(
+        conf.contains("securelevel") && conf.contains("sysvshm"),
+        "{conf}"
+    );
     // jail start refuses parameters it cannot apply, before anything changes.
     let before = snapshot(&root);
     fails(
-        sim(&root, &["jail", "start", "dev", "--param", "exec.stop=/bin/true"]),
+        sim(
+            &root,
+            &["jail", "start", "dev", "--param", "exec.stop=/bin/true"],
+        ),
         "pseudo-parameter",
     );
     fails(
-        sim(&root, &["jail", "start", "dev", "--param", "sysvshm=sometimes"]),
+        sim(
+            &root,
+            &["jail", "start", "dev", "--param", "sysvshm=sometimes"],
+        ),
         "sysvshm",
     );
     assert_eq!(snapshot(&root), before);
@@ -115,9 +127,6 @@ fn params_from_the_command_line_reach_the_jail() {
         "{s}"
     );
     let s = ok(sim(&root, &["jail", "list"]));
-    assert!(
-        s.contains("  params: securelevel=3 sysvshm=new"),
-        "{s}"
-    );
+    assert!(s.contains("  params: securelevel=3 sysvshm=new"), "{s}");
     ok(sim(&root, &["jail", "stop", "dev"]));
 }
