@@ -37,18 +37,15 @@ use freebsd_jail::{JailSys, Kind, ParamType, Value};
 
 use crate::host::Errno;
 
-/// `MAXHOSTNAMELEN` (`<sys/param.h>`): name and host strings, NUL included.
-const MAXHOSTNAMELEN: usize = 256;
-/// `MAXPATHLEN` (`<sys/param.h>`).
-const MAXPATHLEN: usize = 1024;
-/// `OSRELEASELEN` (`<sys/jail.h>`).
-const OSRELEASELEN: usize = 32;
-/// `HOSTUUIDLEN` (`<sys/jail.h>`).
+use freebsd_jail::{JAIL_MAX, MAXHOSTNAMELEN, MAXPATHLEN, OSRELEASELEN};
+
+/// `HOSTUUIDLEN` (`<sys/jail.h>`, visible only to the kernel and `_WANT_PRISON`: like
+/// freebsd-jail's `OSRELEASELEN` and `JAIL_MAX` it is not in the ABI check's header set; the
+/// value is from reading `sys/sys/jail.h`).
 const HOSTUUIDLEN: usize = 64;
-/// `LINUX_MAX_UTSNAME` (`compat/linux/linux_mib.h`).
+/// `LINUX_MAX_UTSNAME` (`sys/compat/linux/linux_mib.h`, a kernel header not installed in
+/// /usr/include, so not in [`crate::abi::facts`]).
 const LINUX_MAX_UTSNAME: usize = 65;
-/// `JAIL_MAX` (`<sys/jail.h>`): also prison0's `children.max`.
-const JAIL_MAX: i32 = 999_999;
 /// `jail_max_af_ips` (`kern_jail.c`): addresses per family.
 const MAX_AF_IPS: usize = 255;
 
