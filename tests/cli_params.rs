@@ -121,12 +121,27 @@ fn params_from_the_command_line_reach_the_jail() {
     assert_eq!(snapshot(&root), before);
     let mut a = vec!["jail", "start", "dev"];
     a.extend_from_slice(&params);
-    let s = ok(sim(&root, &a));
+    let o = sim(&root, &a);
+    // Started with the options it was created with: no note.
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("differs"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let s = ok(o);
     assert!(
         s.contains("create jail dev with securelevel=3 sysvshm=new"),
         "{s}"
     );
     let s = ok(sim(&root, &["jail", "list"]));
     assert!(s.contains("  params: securelevel=3 sysvshm=new"), "{s}");
+    ok(sim(&root, &["jail", "stop", "dev"]));
+    // Started without them: it runs, and says the jail.conf.d file has other options.
+    let o = sim(&root, &["jail", "start", "dev"]);
+    let e = String::from_utf8_lossy(&o.stderr).into_owned();
+    ok(o);
+    assert!(e.contains("/etc/jail.conf.d/dev.conf differs"), "{e}");
+    let s = ok(sim(&root, &["jail", "list"]));
+    assert!(!s.contains("params:"), "{s}");
     ok(sim(&root, &["jail", "stop", "dev"]));
 }
