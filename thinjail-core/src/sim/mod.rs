@@ -41,12 +41,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::exec::{Lock, LockDir, LockGuard, LockKey};
 
+mod params;
 mod zfs;
 pub use zfs::{MOUNT_BUSY_RETRY, SimZfs};
 
 use crate::host::{
     DatasetProps, EpairPair, Errno, FileKind, FsType, Host, HostError, HostResult, IfInfo, IfKind,
-    JailCommand, JailInfo, JailSpec, MountInfo, Object, OpKind, SPEC_FIELD_PARAMS,
+    JailCommand, JailInfo, JailSpec, MountInfo, Object, OpKind,
 };
 use crate::jailparams;
 
@@ -205,15 +206,6 @@ struct SimJail {
     execs: Vec<JailCommand>,
     /// The mount its root directory was on at creation (the jail holds that vnode).
     root_mount: Option<u64>,
-}
-
-/// What [`Model::extra_params`] found.
-#[derive(Default)]
-struct ExtraParams {
-    /// An explicit `jid` (0: none).
-    jid: i32,
-    /// The other parameters, by positive name, as text.
-    params: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -505,59 +497,6 @@ impl Model {
             devfs_ruleset: j.devfs_ruleset,
             params: j.params.clone(),
         }
-    }
-
-    /// Checks [`JailSpec::params`] in order as a FreeBSD 14 host does at `JAIL_CREATE` (the
-    /// table and rules of [`jailparams`]); `allow.*` booleans update `allow`, the others are
-    /// returned by positive name in text form (a later occurrence replaces an earlier one, as
-    /// the kernel keeps the last).
-    fn extra_params(
-        spec: &JailSpec,
-        allow: &mut BTreeSet<String>,
-    ) -> Result<ExtraParams, jailparams::ParamError> {
-        let mut out = ExtraParams::default();
-        let mut ip = None;
-        for (name, text) in &spec.params {
-            let pos = jailparams::positive_name(name)
-                .filter(|p| jailparams::lookup(p).is_some())
-                .unwrap_or_else(|| name.clone());
-            if SPEC_FIELD_PARAMS.contains(&pos.as_str()) {
-                return Err(jailparams::ParamError {
-                    param: name.clone(),
-                    errno: Errno::EINVAL,
-                    errmsg: format!("{name}: set through the JailSpec field, not params"),
-                });
-            }
-            let (pos, value) = jailparams::check_text(name, text.as_deref())?;
-            if let Some(a) = pos.strip_prefix("allow.") {
-                if value == freebsd_jail::Value::Bool(true) {
-                    allow.insert(a.to_string());
-                } else {
-                    allow.remove(a);
-                }
-                continue;
-            }
-            match (pos.as_str(), &value) {
-                ("jid", freebsd_jail::Value::Int(j)) => {
-                    // Reported as the jid, not as a parameter.
-                    out.jid = *j;
-                    continue;
-                }
-                ("ip4" | "ip6" | "ip6.addr", _) => ip = Some(pos.clone()),
-                _ => {}
-            }
-            out.params.insert(pos, value.to_text());
-        }
-        if let Some(p) = ip
-            && spec.vnet
-        {
-            return Err(jailparams::ParamError {
-                param: p,
-                errno: Errno::EINVAL,
-                errmsg: "vnet jails cannot have IP address restrictions".into(),
-            });
-        }
-        Ok(out)
     }
 
     /// The vnet a jail-side network operation runs in (fork + jail_attach).
@@ -1583,7 +1522,7 @@ impl Host for SimHost {
                     }
                 }
             }
-            let extra = Model::extra_params(spec, &mut allow)
+            let extra = params::extra_params(spec, &mut allow)
                 .map_err(|pe| em(op, obj.clone(), pe.errno, &pe.errmsg))?;
             self.need_dir(m, op, &spec.path).map_err(|err| match err {
                 HostError::Os { errno, .. } => {
