@@ -480,8 +480,12 @@ pub(crate) fn jail(g: &Global, c: JailCmd) -> Result<(), String> {
                         "NAME", "JID", "EPAIR", "ADDRESS"
                     );
                     for s in l {
-                        let addrs: Vec<String> =
-                            s.addrs.iter().map(|(a, p)| format!("{a}/{p}")).collect();
+                        let addrs: Vec<String> = s
+                            .addrs
+                            .iter()
+                            .map(|(a, p)| format!("{a}/{p}"))
+                            .chain(s.addrs6.iter().map(|(a, p)| format!("{a}/{p}")))
+                            .collect();
                         println!(
                             "{:<14} {:>5} {:<10} {:<18} {}",
                             s.name,

@@ -112,6 +112,96 @@ fn scripted_flow_with_the_recipe_defaults() {
     assert!(!base.exists());
 }
 
+/// `jail create` + `jail start` of a dual-stack jail: the IPv6 address and default route are
+/// executed (printed steps, `jail list`), the dry run prints the same commands, and a
+/// link-local gateway is refused before anything changes.
+#[test]
+fn ipv6_jail_create_and_start() {
+    let d = tempfile::tempdir().unwrap();
+    let rel = d.path().join("rel");
+    let root = d.path().join("root");
+    ok(thinjail(&["release", "generate", rel.to_str().unwrap()]));
+    ok(sim(&root, &["host", "init", "--storage", "dir"]));
+    ok(sim(
+        &root,
+        &[
+            "template",
+            "create",
+            "--storage",
+            "dir",
+            "--archive",
+            rel.join("base.txz").to_str().unwrap(),
+        ],
+    ));
+    let v6 = [
+        "--storage",
+        "dir",
+        "--ipv6",
+        "2001:db8:7::fd/64",
+        "--ipv6-gateway",
+        "2001:db8:7::1",
+    ];
+    let with = |cmd: &[&str]| -> Vec<String> {
+        cmd.iter().chain(v6.iter()).map(|s| s.to_string()).collect()
+    };
+    fn args(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    ok(sim(&root, &args(&with(&["jail", "create", "dev"]))));
+    let conf = std::fs::read_to_string(root.join("etc/jail.conf.d/dev.conf")).unwrap();
+    assert!(conf.contains("2001:db8:7::fd/64"), "{conf}");
+
+    let dry = ok(sim(
+        &root,
+        &args(&with(&["--dry-run", "jail", "start", "dev"])),
+    ));
+    assert!(dry.contains("inet6 2001:db8:7::fd/64"), "{dry}");
+    assert!(dry.contains("route -6 add default 2001:db8:7::1"), "{dry}");
+
+    let s = ok(sim(&root, &args(&with(&["jail", "start", "dev"]))));
+    assert!(s.contains("inet6 2001:db8:7::fd/64"), "{s}");
+    assert!(s.contains("route -6 add default 2001:db8:7::1"), "{s}");
+    assert!(s.contains("jail dev running"), "{s}");
+    let s = ok(sim(&root, &["jail", "list"]));
+    let line = s.lines().find(|l| l.starts_with("dev ")).unwrap();
+    assert!(line.contains("192.168.7.253/24,2001:db8:7::fd/64"), "{s}");
+    ok(sim(&root, &["jail", "stop", "dev", "--storage", "dir"]));
+
+    // A link-local gateway cannot be given its interface scope: refused, nothing started.
+    let ll = [
+        "jail",
+        "start",
+        "dev",
+        "--storage",
+        "dir",
+        "--ipv6",
+        "2001:db8:7::fd/64",
+        "--ipv6-gateway",
+        "fe80::1",
+    ];
+    fails(sim(&root, &ll), "link-local");
+    let s = ok(sim(&root, &["jail", "list"]));
+    let line = s.lines().find(|l| l.starts_with("dev ")).unwrap();
+    assert!(!line.contains("2001:db8"), "not running: {s}");
+    // Bad addresses are refused by the model, before anything runs.
+    fails(
+        sim(
+            &root,
+            &[
+                "jail",
+                "start",
+                "dev",
+                "--storage",
+                "dir",
+                "--ipv6",
+                "fe80::5/64",
+            ],
+        ),
+        "link-local",
+    );
+    ok(sim(&root, &["jail", "destroy", "dev", "--storage", "dir"]));
+}
+
 #[test]
 fn plain_directory_storage() {
     let d = tempfile::tempdir().unwrap();

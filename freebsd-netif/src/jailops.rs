@@ -25,7 +25,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use crate::error::{Error, Op};
 use crate::name::IfName;
-use crate::route::{MAX_ROUTE_MSG, RouteAction, RouteMessage};
+use crate::route::{Family, MAX_ROUTE_MSG, RouteAction, RouteMessage};
 use crate::wire::{IFNAMSIZ, IfReq, In6AliasReq, In6IfReq, InAliasReq, RtMsghdr, SockaddrIn, Wire};
 
 /// The record kinds of the encoded operation list, and the payload each carries.
@@ -106,6 +106,8 @@ pub enum JailOp {
     AddDefaultRoute(IpAddr),
     /// `route delete default <gateway>`.
     DeleteDefaultRoute(IpAddr),
+    /// `route [-6] delete default` (whatever the gateway).
+    DeleteDefault(Family),
     /// `ifconfig <if> name <new>` (e.g. the epair's b side becomes `eth0` inside the jail).
     Rename(IfName, IfName),
 }
@@ -145,6 +147,10 @@ impl JailOp {
                 OpKind::Route,
                 RouteMessage::default_route(RouteAction::Delete, *gw, seq).encode(),
             ),
+            JailOp::DeleteDefault(family) => (
+                OpKind::Route,
+                RouteMessage::delete_default(*family, seq).encode(),
+            ),
             JailOp::Rename(from, to) => {
                 let mut b = IfReq::named(from).as_bytes().to_vec();
                 b.extend_from_slice(&to.to_c_array());
@@ -177,6 +183,10 @@ impl JailOp {
             JailOp::DeleteDefaultRoute(gw) => {
                 Error::route(Op::DeleteRoute, &format!("default via {gw}"), errno)
             }
+            JailOp::DeleteDefault(Family::Inet) => Error::route(Op::DeleteRoute, "default", errno),
+            JailOp::DeleteDefault(Family::Inet6) => {
+                Error::route(Op::DeleteRoute, "-6 default", errno)
+            }
             JailOp::Rename(from, to) => match errno {
                 libc::EEXIST => Error::Exists {
                     name: to.to_string(),
@@ -199,6 +209,8 @@ impl std::fmt::Display for JailOp {
             JailOp::DeleteInet6(n, a) => write!(f, "ifconfig {n} inet6 {a} -alias"),
             JailOp::AddDefaultRoute(g) => write!(f, "route add default {g}"),
             JailOp::DeleteDefaultRoute(g) => write!(f, "route delete default {g}"),
+            JailOp::DeleteDefault(Family::Inet) => write!(f, "route delete default"),
+            JailOp::DeleteDefault(Family::Inet6) => write!(f, "route -6 delete default"),
             JailOp::Rename(a, b) => write!(f, "ifconfig {a} name {b}"),
         }
     }
@@ -283,6 +295,19 @@ impl JailOps {
     /// `route add default <gateway>`; the only builder step that can fail (link-local IPv6).
     pub fn default_route(&mut self, gateway: IpAddr) -> Result<&mut JailOps, Error> {
         self.push(JailOp::AddDefaultRoute(gateway))
+    }
+
+    /// `ifconfig <name> inet|inet6 <addr> -alias`.
+    pub fn delete_address(&mut self, name: &IfName, addr: IpAddr) -> &mut JailOps {
+        self.push_infallible(match addr {
+            IpAddr::V4(a) => JailOp::DeleteInet(name.clone(), a),
+            IpAddr::V6(a) => JailOp::DeleteInet6(name.clone(), a),
+        })
+    }
+
+    /// `route [-6] delete default`, whatever the gateway (see [`RouteMessage::delete_default`]).
+    pub fn delete_default_route(&mut self, family: Family) -> &mut JailOps {
+        self.push_infallible(JailOp::DeleteDefault(family))
     }
 
     fn push_infallible(&mut self, op: JailOp) -> &mut JailOps {
@@ -734,6 +759,61 @@ mod tests {
         assert_eq!(raw[4].payload.len(), 248);
         assert_eq!(raw[5].payload[3], crate::wire::RTM_DELETE);
         assert_eq!(&raw[6].payload[32..37], b"eth0\0");
+    }
+
+    #[test]
+    fn deletes_of_either_family() {
+        let n = IfName::new("epair3b").unwrap();
+        let mut ops = JailOps::new();
+        ops.delete_address(&n, "2001:db8::2".parse().unwrap())
+            .delete_address(&n, "10.0.0.2".parse().unwrap())
+            .delete_default_route(Family::Inet6)
+            .delete_default_route(Family::Inet);
+        assert_eq!(
+            ops.ops(),
+            &[
+                JailOp::DeleteInet6(n.clone(), "2001:db8::2".parse().unwrap()),
+                JailOp::DeleteInet(n.clone(), "10.0.0.2".parse().unwrap()),
+                JailOp::DeleteDefault(Family::Inet6),
+                JailOp::DeleteDefault(Family::Inet),
+            ]
+        );
+        let raw: Vec<_> = RawOps::new(ops.encoded()).map(|r| r.unwrap()).collect();
+        let kinds: Vec<OpKind> = raw.iter().map(|r| r.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                OpKind::DeleteInet6,
+                OpKind::DeleteInet,
+                OpKind::Route,
+                OpKind::Route
+            ]
+        );
+        // in6_ifreq: name, then sockaddr_in6 {28, AF_INET6, port 0, flowinfo 0, addr}.
+        let r6 = raw[0].payload;
+        assert_eq!(r6.len(), 288);
+        assert_eq!(&r6[..8], b"epair3b\0");
+        assert_eq!(&r6[16..18], &[28, 28]);
+        assert_eq!(
+            &r6[24..40],
+            &"2001:db8::2".parse::<Ipv6Addr>().unwrap().octets()
+        );
+        // The v6 delete: RTM_DELETE, RTA_DST|RTA_NETMASK, seq = its position (3), two
+        // sockaddr_in6 of 28 bytes padded to 32.
+        let m = raw[2].payload;
+        assert_eq!(m.len(), 216);
+        assert_eq!(&m[..4], &[216, 0, 5, 2]);
+        assert_eq!(&m[12..16], &5i32.to_le_bytes());
+        assert_eq!(&m[20..24], &3i32.to_le_bytes());
+        assert_eq!(&m[152..154], &[28, 28]);
+        let m4 = raw[3].payload;
+        assert_eq!(m4.len(), 184);
+        assert_eq!(&m4[152..154], &[16, 2]);
+        assert_eq!(ops.ops()[2].to_string(), "route -6 delete default");
+        assert!(matches!(
+            ops.ops()[2].error(libc::ESRCH),
+            Error::NoSuchRoute { ref route } if route == "-6 default"
+        ));
     }
 
     #[test]

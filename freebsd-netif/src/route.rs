@@ -28,6 +28,33 @@ impl RouteAction {
     }
 }
 
+/// The address family of a routing table (`route -4` / `route -6`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// `AF_INET`: the IPv4 table.
+    Inet,
+    /// `AF_INET6`: the IPv6 table.
+    Inet6,
+}
+
+impl Family {
+    /// The family of `addr`.
+    pub fn of(addr: IpAddr) -> Family {
+        match addr {
+            IpAddr::V4(_) => Family::Inet,
+            IpAddr::V6(_) => Family::Inet6,
+        }
+    }
+
+    /// The unspecified address of this family (`0.0.0.0` or `::`) as a routing sockaddr.
+    fn unspecified(self) -> RouteAddr {
+        match self {
+            Family::Inet => RouteAddr::V4(SockaddrIn::new(Ipv4Addr::UNSPECIFIED)),
+            Family::Inet6 => RouteAddr::V6(SockaddrIn6::new(Ipv6Addr::UNSPECIFIED)),
+        }
+    }
+}
+
 /// A sockaddr inside a routing message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteAddr {
@@ -83,25 +110,41 @@ impl RouteMessage {
     /// but one intermediate rtsock.c rejected with `EINVAL` ("mask sin_len too small"), so the
     /// full-length form is the one every version takes.
     pub fn default_route(action: RouteAction, gateway: IpAddr, seq: i32) -> RouteMessage {
-        let (dst, gw, mask) = match gateway {
-            IpAddr::V4(g) => (
-                RouteAddr::V4(SockaddrIn::new(Ipv4Addr::UNSPECIFIED)),
-                RouteAddr::V4(SockaddrIn::new(g)),
-                RouteAddr::V4(SockaddrIn::new(Ipv4Addr::UNSPECIFIED)),
-            ),
-            IpAddr::V6(g) => (
-                RouteAddr::V6(SockaddrIn6::new(Ipv6Addr::UNSPECIFIED)),
-                RouteAddr::V6(SockaddrIn6::new(g)),
-                RouteAddr::V6(SockaddrIn6::new(Ipv6Addr::UNSPECIFIED)),
-            ),
+        let family = Family::of(gateway);
+        let gw = match gateway {
+            IpAddr::V4(g) => RouteAddr::V4(SockaddrIn::new(g)),
+            IpAddr::V6(g) => RouteAddr::V6(SockaddrIn6::new(g)),
         };
         RouteMessage {
             action,
             flags: RTF_UP | RTF_GATEWAY | RTF_STATIC,
             seq,
-            dst,
+            dst: family.unspecified(),
             gateway: Some(gw),
-            netmask: Some(mask),
+            netmask: Some(family.unspecified()),
+        }
+    }
+
+    /// `route [-6] delete default` without naming the gateway: `RTM_DELETE` of the destination
+    /// `0.0.0.0` (or `::`) with the all-zero netmask (`RTA_DST | RTA_NETMASK`), flags
+    /// `RTF_UP | RTF_STATIC`, as route(8) sends it when no gateway is given. The kernel
+    /// (`rib_del_route` in sys/net/route/route_ctl.c) only filters by gateway when one is sent, so
+    /// this removes the default route whatever its gateway; `ESRCH` when there is none.
+    ///
+    /// ```
+    /// use freebsd_netif::route::{Family, RouteMessage};
+    /// let b = RouteMessage::delete_default(Family::Inet6, 1).encode();
+    /// assert_eq!(b.len(), 152 + 2 * 32);
+    /// assert_eq!(b[3], 2); // RTM_DELETE
+    /// ```
+    pub fn delete_default(family: Family, seq: i32) -> RouteMessage {
+        RouteMessage {
+            action: RouteAction::Delete,
+            flags: RTF_UP | RTF_STATIC,
+            seq,
+            dst: family.unspecified(),
+            gateway: None,
+            netmask: Some(family.unspecified()),
         }
     }
 
@@ -202,6 +245,37 @@ mod tests {
             &b[192..208],
             &"2001:db8::1".parse::<Ipv6Addr>().unwrap().octets()
         );
+    }
+
+    /// The gateway-less delete, byte for byte for both families.
+    #[test]
+    fn delete_default_without_gateway() {
+        let b = RouteMessage::delete_default(Family::Inet, 3).encode();
+        let mut want = vec![0u8; 184];
+        want[0..2].copy_from_slice(&184u16.to_le_bytes());
+        want[2] = 5; // RTM_VERSION
+        want[3] = 2; // RTM_DELETE
+        want[8..12].copy_from_slice(&0x801i32.to_le_bytes()); // RTF_UP|RTF_STATIC
+        want[12..16].copy_from_slice(&5i32.to_le_bytes()); // RTA_DST|RTA_NETMASK
+        want[20..24].copy_from_slice(&3i32.to_le_bytes());
+        want[152..154].copy_from_slice(&[16, 2]); // dst 0.0.0.0
+        want[168..170].copy_from_slice(&[16, 2]); // netmask 0
+        assert_eq!(b, want);
+
+        let b6 = RouteMessage::delete_default(Family::Inet6, 4).encode();
+        assert_eq!(b6.len(), 216);
+        assert_eq!(&b6[0..4], &[216, 0, 5, 2]);
+        assert_eq!(&b6[12..16], &5i32.to_le_bytes());
+        assert_eq!(
+            &b6[152..154],
+            &[28, 28],
+            "dst :: (sin6_len 28, AF_INET6 28)"
+        );
+        assert_eq!(&b6[154..184], &[0; 30]);
+        assert_eq!(&b6[184..186], &[28, 28], "netmask ::");
+        assert_eq!(&b6[186..216], &[0; 30]);
+        assert_eq!(Family::of("::1".parse().unwrap()), Family::Inet6);
+        assert_eq!(Family::of("10.0.0.1".parse().unwrap()), Family::Inet);
     }
 
     #[test]

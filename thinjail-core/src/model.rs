@@ -652,12 +652,35 @@ impl VnetSpec {
                 let n: Ipv6Net = s
                     .parse()
                     .map_err(|_| ModelError::new("ipv6", s, "expected IPv6 address/prefix"))?;
+                let a6 = n.addr();
+                let bad = if n.prefix_len() == 0 {
+                    // SIOCAIFADDR_IN6 refuses it (netinet6/in6.c in6_validate_ifra).
+                    Some("prefix length 0 is refused by the kernel")
+                } else if a6.is_unspecified() || a6.is_loopback() || a6.is_multicast() {
+                    Some("is not a unicast address for an interface")
+                } else if a6.is_unicast_link_local() {
+                    Some(
+                        "is link-local: the kernel gives each interface its own; use a global or unique-local address",
+                    )
+                } else {
+                    None
+                };
+                if let Some(why) = bad {
+                    return Err(ModelError::new("ipv6", s, why));
+                }
                 let g = match ipv6_gateway {
                     None => None,
                     Some(g) => {
                         let ga: Ipv6Addr = g.parse().map_err(|_| {
                             ModelError::new("ipv6_gateway", g, "expected an IPv6 address")
                         })?;
+                        if ga.is_unspecified() || ga.is_multicast() || ga == a6 {
+                            return Err(ModelError::new(
+                                "ipv6_gateway",
+                                g,
+                                "is not a router address (unspecified, multicast or the jail's own)",
+                            ));
+                        }
                         let link_local = (ga.segments()[0] & 0xffc0) == 0xfe80;
                         if !link_local && !n.contains(&ga) {
                             return Err(ModelError::new(

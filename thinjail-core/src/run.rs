@@ -39,12 +39,12 @@
 //! ```
 
 use std::io::Write;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Component, Path, PathBuf};
 
 use crate::exec::{
     Context, ExecError, Executor, IfRef, Lock, LockDir, LockGuard, LockKey, Op, RcEdit,
-    RecoverReport, recover_dir,
+    RecoverReport, recover_dir_with,
 };
 use crate::host::{
     DatasetProps, FileKind, FsType, Host, HostError, IfKind, JailCommand, JailSpec, Object, OpKind,
@@ -113,6 +113,8 @@ pub struct JailStatus {
     pub epair: Option<String>,
     /// IPv4 addresses inside its vnet.
     pub addrs: Vec<(Ipv4Addr, u8)>,
+    /// IPv6 addresses inside its vnet (other than link-local ones).
+    pub addrs6: Vec<(Ipv6Addr, u8)>,
     /// The further parameters it runs with, as the host reports them
     /// ([`crate::host::JailInfo::params`]; empty when stopped, and on the real host).
     pub params: std::collections::BTreeMap<String, String>,
@@ -174,8 +176,10 @@ impl<'h> Runner<'h> {
         state_dir: impl AsRef<Path>,
     ) -> RunResult<Runner<'h>> {
         let state = state_dir.as_ref();
-        let exec = Executor::new(host, state.join("journal"))?;
         let locks = LockDir::new(state.join("locks"))?;
+        // The executor takes only the clone lock itself (`exec::CLONE_LOCK`); the runner takes
+        // the operation's locks.
+        let exec = Executor::new(host, state.join("journal"))?.with_locks(locks.clone());
         let r = Runner {
             host,
             root: root.into(),
@@ -207,7 +211,11 @@ impl<'h> Runner<'h> {
 
     /// Finish every interrupted operation found in the journal directory.
     pub fn recover(&self) -> RunResult<Vec<(PathBuf, RecoverReport)>> {
-        Ok(recover_dir(self.exec.journal_dir(), self.host)?)
+        Ok(recover_dir_with(
+            self.exec.journal_dir(),
+            self.host,
+            Some(&self.locks),
+        )?)
     }
 
     /// The real path of a host path (the host path under the runner's root).
@@ -311,6 +319,7 @@ impl<'h> Runner<'h> {
                     ops.push(Op::CreateBridge {
                         bind: "bridge".into(),
                         unit: None,
+                        description: format!("thinjail: {b}"),
                     });
                     ops.push(Op::RenameIf {
                         iface: IfRef::var("bridge"),
@@ -653,7 +662,10 @@ impl<'h> Runner<'h> {
     /// devfs with the jail's ruleset (checked to be loaded), the jail (VNET), an epair with a
     /// kernel-chosen unit (optionally renamed), its `a` side described `jail:<name>`, up and in
     /// the bridge, its `b` side in the jail's vnet, `lo0` up, the address, the default route,
-    /// then `/bin/sh /etc/rc` with the console log.
+    /// the IPv6 address and IPv6 default route when the jail has them (the order of
+    /// [`crate::plan::start`]'s script), then `/bin/sh /etc/rc` with the console log. A
+    /// link-local IPv6 gateway is refused before anything changes: the executor cannot give it
+    /// the interface scope it needs.
     pub fn start_ops(&self, j: &ThinJail) -> RunResult<Vec<Op>> {
         let name = j.name();
         if let Some(info) = self.host.jail_by_name(name)? {
@@ -708,10 +720,13 @@ impl<'h> Runner<'h> {
         });
         ops.push(Op::CreateJail { spec });
         if let Some(v) = j.vnet() {
-            if v.ipv6.is_some() {
-                return refused(
-                    "IPv6 addresses are not configured by the executor yet (use jail.conf)",
-                );
+            if let Some((_, Some(g6))) = &v.ipv6
+                && g6.is_unicast_link_local()
+            {
+                return refused(format!(
+                    "IPv6 gateway {g6} is link-local: it needs an interface scope, which the \
+                     executor cannot give it; use the router's global or ULA address"
+                ));
             }
             if !self
                 .host
@@ -724,7 +739,10 @@ impl<'h> Runner<'h> {
                     v.bridge
                 ));
             }
-            ops.push(Op::CreateEpair { bind: "e".into() });
+            ops.push(Op::CreateEpair {
+                bind: "e".into(),
+                description: format!("jail:{name}"),
+            });
             if v.epair == crate::model::EpairNaming::Derived {
                 let (a, b) = j.derived_epair_names();
                 ops.push(Op::RenameIf {
@@ -736,10 +754,6 @@ impl<'h> Runner<'h> {
                     to: b,
                 });
             }
-            ops.push(Op::DescribeIf {
-                iface: IfRef::var("e.a"),
-                description: format!("jail:{name}"),
-            });
             ops.push(Op::IfUp {
                 iface: IfRef::var("e.a"),
             });
@@ -758,7 +772,7 @@ impl<'h> Runner<'h> {
             ops.push(Op::JailAddr {
                 jail: name.into(),
                 iface: IfRef::var("e.b"),
-                addr: v.address.addr(),
+                addr: IpAddr::V4(v.address.addr()),
                 prefix: v.address.prefix_len(),
             });
             ops.push(Op::JailIfUp {
@@ -767,8 +781,22 @@ impl<'h> Runner<'h> {
             });
             ops.push(Op::JailDefaultRoute {
                 jail: name.into(),
-                gateway: v.gateway,
+                gateway: IpAddr::V4(v.gateway),
             });
+            if let Some((n6, g6)) = &v.ipv6 {
+                ops.push(Op::JailAddr {
+                    jail: name.into(),
+                    iface: IfRef::var("e.b"),
+                    addr: IpAddr::V6(n6.addr()),
+                    prefix: n6.prefix_len(),
+                });
+                if let Some(g6) = g6 {
+                    ops.push(Op::JailDefaultRoute {
+                        jail: name.into(),
+                        gateway: IpAddr::V6(*g6),
+                    });
+                }
+            }
         }
         ops.push(Op::JailExec {
             jail: name.into(),
@@ -1142,12 +1170,18 @@ impl<'h> Runner<'h> {
                 .find(|i| i.description.as_deref() == Some(d.as_str()))
                 .map(|i| i.name.clone());
             let mut addrs = Vec::new();
+            let mut addrs6 = Vec::new();
             if let Some(i) = info
                 && i.vnet
             {
                 for f in self.host.interfaces(Some(i.jid))? {
                     if f.kind != IfKind::Loopback {
                         addrs.extend(f.addrs);
+                        addrs6.extend(
+                            f.addrs6
+                                .into_iter()
+                                .filter(|(a, _)| !a.is_unicast_link_local()),
+                        );
                     }
                 }
             }
@@ -1171,6 +1205,7 @@ impl<'h> Runner<'h> {
                 path,
                 epair,
                 addrs,
+                addrs6,
                 params: info.map(|i| i.params.clone()).unwrap_or_default(),
             });
         }
@@ -1195,8 +1230,12 @@ impl<'h> Runner<'h> {
             );
             if j.vnet {
                 for i in self.host.interfaces(Some(j.jid))? {
-                    let addrs: Vec<String> =
-                        i.addrs.iter().map(|(a, p)| format!("{a}/{p}")).collect();
+                    let addrs: Vec<String> = i
+                        .addrs
+                        .iter()
+                        .map(|(a, p)| format!("{a}/{p}"))
+                        .chain(i.addrs6.iter().map(|(a, p)| format!("{a}/{p}")))
+                        .collect();
                     let _ = writeln!(
                         w,
                         "       {:<12} {} {}",
@@ -1219,7 +1258,12 @@ impl<'h> Runner<'h> {
             if let Some(b) = &i.member_of {
                 extra.push(format!("in {b}"));
             }
-            let addrs: Vec<String> = i.addrs.iter().map(|(a, p)| format!("{a}/{p}")).collect();
+            let addrs: Vec<String> = i
+                .addrs
+                .iter()
+                .map(|(a, p)| format!("{a}/{p}"))
+                .chain(i.addrs6.iter().map(|(a, p)| format!("{a}/{p}")))
+                .collect();
             if !addrs.is_empty() {
                 extra.push(addrs.join(" "));
             }

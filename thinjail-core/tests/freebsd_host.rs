@@ -7,11 +7,13 @@
 //! without VIMAGE.
 #![cfg(target_os = "freebsd")]
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
+use ipnet::IpNet;
 use thinjail_core::host::{
-    DatasetProps, Errno, FileKind, FreeBsdHost, FsType, Host, HostError, JailCommand, JailSpec,
+    AddrFamily, DatasetProps, Errno, FileKind, FreeBsdHost, FsType, Host, HostError, JailCommand,
+    JailSpec,
 };
 
 fn skip_reason() -> Option<String> {
@@ -203,8 +205,15 @@ fn vnet_jail_end_to_end() {
     let gw: Ipv4Addr = "10.251.77.1".parse().unwrap();
     host.jail_if_set_up(jid, "lo0", true).unwrap();
     host.jail_if_set_up(jid, &pair.b, true).unwrap();
-    host.jail_if_addr_add(jid, &pair.b, addr, 24).unwrap();
-    host.jail_route_add_default(jid, gw).unwrap();
+    host.jail_if_addr_add(jid, &pair.b, IpNet::new(addr.into(), 24).unwrap())
+        .unwrap();
+    host.jail_route_add_default(jid, gw.into()).unwrap();
+    // IPv6 beside it (SIOCAIFADDR_IN6, RTM_ADD of ::/0).
+    let addr6: Ipv6Addr = "2001:db8:fb::2".parse().unwrap();
+    let gw6: Ipv6Addr = "2001:db8:fb::1".parse().unwrap();
+    host.jail_if_addr_add(jid, &pair.b, IpNet::new(addr6.into(), 64).unwrap())
+        .unwrap();
+    host.jail_route_add_default(jid, gw6.into()).unwrap();
     let inside = host.interfaces(Some(jid)).unwrap();
     let b = inside
         .iter()
@@ -212,9 +221,14 @@ fn vnet_jail_end_to_end() {
         .expect("b side in the jail");
     assert!(b.up);
     assert_eq!(b.addrs, vec![(addr, 24)]);
+    assert!(b.addrs6.contains(&(addr6, 64)), "{:?}", b.addrs6);
     assert!(inside.iter().any(|i| i.name == "lo0" && i.up));
     let e = host
-        .jail_if_addr_delete(jid, &pair.b, "10.251.78.9".parse().unwrap())
+        .jail_if_addr_delete(
+            jid,
+            &pair.b,
+            "10.251.78.9".parse::<Ipv4Addr>().unwrap().into(),
+        )
         .unwrap_err();
     assert_eq!(e.errno(), Some(Errno::EADDRNOTAVAIL), "{e}");
 
@@ -252,12 +266,18 @@ fn vnet_jail_end_to_end() {
     );
 
     // Teardown, checking each step.
-    host.jail_route_delete_default(jid).unwrap();
-    assert_eq!(
-        host.jail_route_delete_default(jid).unwrap_err().errno(),
-        Some(Errno::ESRCH)
-    );
-    host.jail_if_addr_delete(jid, &pair.b, addr).unwrap();
+    for family in [AddrFamily::Inet6, AddrFamily::Inet] {
+        host.jail_route_delete_default(jid, family).unwrap();
+        assert_eq!(
+            host.jail_route_delete_default(jid, family)
+                .unwrap_err()
+                .errno(),
+            Some(Errno::ESRCH)
+        );
+    }
+    host.jail_if_addr_delete(jid, &pair.b, addr6.into())
+        .unwrap();
+    host.jail_if_addr_delete(jid, &pair.b, addr.into()).unwrap();
     host.if_move_from_jail(&pair.b, jid).unwrap();
     assert!(
         host.interfaces(None)

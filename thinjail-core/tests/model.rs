@@ -142,5 +142,34 @@ fn vnet_validation() {
         EpairNaming::Kernel,
     );
     assert_eq!(e.unwrap_err().field(), "ipv6_gateway");
+    // IPv6 addresses a jail's interface cannot have are refused before anything runs.
+    let v6 = |a: &str, g: Option<&str>| {
+        VnetSpec::new(
+            "bridge0",
+            "10.0.0.2/24",
+            "10.0.0.1",
+            Some(a),
+            g,
+            EpairNaming::Kernel,
+        )
+    };
+    for bad in [
+        "2001:db8::2/0",
+        "::/64",
+        "::1/128",
+        "ff02::1/64",
+        "fe80::2/64",
+    ] {
+        assert_eq!(v6(bad, None).unwrap_err().field(), "ipv6", "{bad}");
+    }
+    for bad in ["2001:db8::2", "ff02::2", "::"] {
+        assert_eq!(
+            v6("2001:db8::2/64", Some(bad)).unwrap_err().field(),
+            "ipv6_gateway",
+            "{bad}"
+        );
+    }
+    assert!(v6("fd00:7::2/64", Some("fd00:7::1")).is_ok());
+    assert!(v6("2001:db8::2/128", None).is_ok());
     assert!(Devfs::new(70000).is_err() && Devfs::new(0).is_err() && Devfs::new(4).is_ok());
 }

@@ -1,12 +1,16 @@
 //! Reliability of the recipe's operations run by `thinjail_core::run::Runner` on SimHost
 //! (a generated release: thinjail-release's fixture tree plus stand-ins for sh and rc):
 //!
-//! - a fault (EIO) injected at every host operation of template create, jail create, start,
+//! - a fault (EIO) injected at every host operation of host init (bridge with a kernel-chosen
+//!   unit), template create, jail create, start,
 //!   stop, destroy and template update;
 //! - a crash (the process "dies" right after the k-th host operation; a new process opens the
 //!   persistent SimHost and recovers) at every host operation of the same;
 //! - 64 jails created and started concurrently;
 //! - refusals (destroy a running jail, a template with clones, a dataset outside the layout).
+//!
+//! The fault and crash suites also run with a dual-stack jail (IPv6 address and IPv6 default
+//! route besides the IPv4 ones).
 //!
 //! Building operations must leave the host exactly as before; teardown operations (stop,
 //! destroy) roll forward: after the failure and `recover` the host equals the state of a
@@ -21,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use thinjail_core::exec::Action;
 use thinjail_core::host::{Errno, Host};
 use thinjail_core::model::{Storage, ThinJail, ThinJailSpec, VnetStrings};
 use thinjail_core::run::{RunError, Runner, generate_release};
@@ -38,6 +43,8 @@ fn release() -> &'static (PathBuf, PathBuf) {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
 enum Stage {
+    /// Nothing but the pool (ZFS storage).
+    Bare,
     /// `host init` done.
     Init,
     /// and the template created.
@@ -48,9 +55,29 @@ enum Stage {
     Started,
 }
 
+/// The jail's network: the recipe's IPv4 only, or dual-stack.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Net {
+    V4,
+    Dual,
+}
+
 fn jail(storage: Storage) -> ThinJail {
+    jail_with(storage, Net::V4)
+}
+
+fn jail_with(storage: Storage, net: Net) -> ThinJail {
+    let vnet = match net {
+        Net::V4 => VnetStrings::default(),
+        Net::Dual => VnetStrings {
+            ipv6: Some("2001:db8:7::fd/64".into()),
+            ipv6_gateway: Some("2001:db8:7::1".into()),
+            ..Default::default()
+        },
+    };
     ThinJailSpec {
         storage,
+        vnet: Some(vnet),
         ..Default::default()
     }
     .build()
@@ -64,14 +91,16 @@ fn runner<'h>(host: &'h SimHost, dir: &Path) -> Runner<'h> {
 }
 
 /// Build a persistent simulated host at `dir/root` up to `stage`.
-fn build(dir: &Path, storage: Storage, stage: Stage) {
+fn build(dir: &Path, storage: Storage, net: Net, stage: Stage) {
     let host = SimHost::open_persistent(dir.join("root")).unwrap();
     if storage == Storage::Zfs {
         host.add_pool("zdata").unwrap();
     }
     let r = runner(&host, dir);
-    let j = jail(storage);
-    r.host_init(j.layout(), Some(BRIDGE)).unwrap();
+    let j = jail_with(storage, net);
+    if stage >= Stage::Init {
+        r.host_init(j.layout(), Some(BRIDGE)).unwrap();
+    }
     if stage >= Stage::Template {
         let (a, m) = release();
         r.template_create(j.template(), a, Some(m)).unwrap();
@@ -86,17 +115,21 @@ fn build(dir: &Path, storage: Storage, stage: Stage) {
 
 /// A fresh copy of the host built up to `stage` (built once per stage and storage).
 fn at_stage(storage: Storage, stage: Stage) -> tempfile::TempDir {
-    type Built = Vec<((Storage, Stage), PathBuf)>;
+    at_stage_with(storage, Net::V4, stage)
+}
+
+fn at_stage_with(storage: Storage, net: Net, stage: Stage) -> tempfile::TempDir {
+    type Built = Vec<((Storage, Net, Stage), PathBuf)>;
     static CACHE: OnceLock<std::sync::Mutex<Built>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let src = {
         let mut c = cache.lock().unwrap();
-        match c.iter().find(|(k, _)| *k == (storage, stage)) {
+        match c.iter().find(|(k, _)| *k == (storage, net, stage)) {
             Some((_, p)) => p.clone(),
             None => {
                 let d = tempfile::tempdir().unwrap().keep();
-                build(&d, storage, stage);
-                c.push(((storage, stage), d.clone()));
+                build(&d, storage, net, stage);
+                c.push(((storage, net, stage), d.clone()));
                 d
             }
         }
@@ -114,6 +147,8 @@ fn at_stage(storage: Storage, stage: Stage) -> tempfile::TempDir {
 
 #[derive(Clone, Copy, Debug)]
 enum Operation {
+    /// Creates the bridge with a kernel-chosen unit (then renames it).
+    HostInit,
     TemplateCreate,
     Create,
     Start,
@@ -125,6 +160,7 @@ enum Operation {
 impl Operation {
     fn stage(self) -> Stage {
         match self {
+            Operation::HostInit => Stage::Bare,
             Operation::TemplateCreate => Stage::Init,
             Operation::Create | Operation::TemplateUpdate => Stage::Template,
             Operation::Start | Operation::Destroy => Stage::Created,
@@ -138,6 +174,7 @@ impl Operation {
 
     fn run(self, r: &Runner<'_>, j: &ThinJail) -> Result<(), RunError> {
         match self {
+            Operation::HostInit => r.host_init(j.layout(), Some(BRIDGE)).map(drop),
             Operation::TemplateCreate => {
                 let (a, m) = release();
                 r.template_create(j.template(), a, Some(m)).map(drop)
@@ -160,13 +197,13 @@ fn state(host: &SimHost) -> SimState {
 }
 
 /// Host operations of a successful run, and the state before and after it.
-fn successful(op: Operation, storage: Storage) -> (u64, SimState, SimState) {
-    let d = at_stage(storage, op.stage());
+fn successful(op: Operation, storage: Storage, net: Net) -> (u64, SimState, SimState) {
+    let d = at_stage_with(storage, net, op.stage());
     let host = SimHost::open_persistent(d.path().join("root")).unwrap();
     let r = runner(&host, d.path());
     let before = state(&host);
     let n0 = host.op_counts().0;
-    op.run(&r, &jail(storage)).unwrap();
+    op.run(&r, &jail_with(storage, net)).unwrap();
     let n = host.op_counts().0 - n0;
     (n, before, state(&host))
 }
@@ -179,15 +216,15 @@ struct Tally {
     unchanged_refused: u64,
 }
 
-fn fault_at_every_operation(op: Operation, storage: Storage) -> Tally {
-    let (n, before, after) = successful(op, storage);
+fn fault_at_every_operation(op: Operation, storage: Storage, net: Net) -> Tally {
+    let (n, before, after) = successful(op, storage, net);
     let mut t = Tally::default();
     for k in 1..=n {
-        let d = at_stage(storage, op.stage());
+        let d = at_stage_with(storage, net, op.stage());
         let host = SimHost::open_persistent(d.path().join("root")).unwrap();
         let r = runner(&host, d.path());
         host.inject(FaultTrigger::Nth(k), Errno::EIO);
-        let res = op.run(&r, &jail(storage));
+        let res = op.run(&r, &jail_with(storage, net));
         assert!(
             res.is_err(),
             "{op:?}: fault at op {k} of {n} was not reported"
@@ -232,17 +269,17 @@ fn quiet_crashes() {
     });
 }
 
-fn crash_at_every_operation(op: Operation, storage: Storage) -> Tally {
-    let (n, before, after) = successful(op, storage);
+fn crash_at_every_operation(op: Operation, storage: Storage, net: Net) -> Tally {
+    let (n, before, after) = successful(op, storage, net);
     let mut t = Tally::default();
     quiet_crashes();
     for k in 1..=n {
-        let d = at_stage(storage, op.stage());
+        let d = at_stage_with(storage, net, op.stage());
         let last = {
             let host = SimHost::open_persistent(d.path().join("root")).unwrap();
             let r = runner(&host, d.path());
             host.inject_crash_after(FaultTrigger::Nth(k));
-            let res = catch_unwind(AssertUnwindSafe(|| op.run(&r, &jail(storage))));
+            let res = catch_unwind(AssertUnwindSafe(|| op.run(&r, &jail_with(storage, net))));
             match res {
                 Err(p) => assert!(p.downcast_ref::<SimulatedCrash>().is_some()),
                 Ok(r) => panic!("{op:?}: no crash at op {k} of {n}: {r:?}"),
@@ -275,7 +312,8 @@ fn crash_at_every_operation(op: Operation, storage: Storage) -> Tally {
     t
 }
 
-const OPS: [Operation; 6] = [
+const OPS: [Operation; 7] = [
+    Operation::HostInit,
     Operation::TemplateCreate,
     Operation::Create,
     Operation::Start,
@@ -296,7 +334,7 @@ fn report(kind: &str, storage: Storage, op: Operation, t: &Tally) {
 #[test]
 fn fault_at_every_host_operation_zfs() {
     for op in OPS {
-        let t = fault_at_every_operation(op, Storage::Zfs);
+        let t = fault_at_every_operation(op, Storage::Zfs, Net::V4);
         report("fault", Storage::Zfs, op, &t);
         if !op.forward() {
             assert_eq!(t.restored, t.trials);
@@ -307,7 +345,7 @@ fn fault_at_every_host_operation_zfs() {
 #[test]
 fn fault_at_every_host_operation_directories() {
     for op in OPS {
-        let t = fault_at_every_operation(op, Storage::Directories);
+        let t = fault_at_every_operation(op, Storage::Directories, Net::V4);
         report("fault", Storage::Directories, op, &t);
     }
 }
@@ -315,7 +353,7 @@ fn fault_at_every_host_operation_directories() {
 #[test]
 fn crash_at_every_host_operation_zfs() {
     for op in OPS {
-        let t = crash_at_every_operation(op, Storage::Zfs);
+        let t = crash_at_every_operation(op, Storage::Zfs, Net::V4);
         report("crash", Storage::Zfs, op, &t);
     }
 }
@@ -323,9 +361,110 @@ fn crash_at_every_host_operation_zfs() {
 #[test]
 fn crash_at_every_host_operation_directories() {
     for op in OPS {
-        let t = crash_at_every_operation(op, Storage::Directories);
+        let t = crash_at_every_operation(op, Storage::Directories, Net::V4);
         report("crash", Storage::Directories, op, &t);
     }
+}
+
+#[test]
+fn fault_at_every_host_operation_dual_stack() {
+    for op in OPS {
+        let t = fault_at_every_operation(op, Storage::Directories, Net::Dual);
+        report("fault dual-stack", Storage::Directories, op, &t);
+        if !op.forward() {
+            assert_eq!(t.restored, t.trials);
+        }
+    }
+}
+
+#[test]
+fn crash_at_every_host_operation_dual_stack() {
+    for op in OPS {
+        let t = crash_at_every_operation(op, Storage::Directories, Net::Dual);
+        report("crash dual-stack", Storage::Directories, op, &t);
+    }
+}
+
+/// The dual-stack jail starts with both families configured inside its vnet, and its
+/// `--dry-run` script lists the same in-jail steps in the same order as the executed plan.
+#[test]
+fn dual_stack_jail_starts_with_both_families() {
+    let d = at_stage_with(Storage::Directories, Net::Dual, Stage::Started);
+    let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+    let st = host.state();
+    let j = st.jails.values().find(|j| j.info.name == "dev").unwrap();
+    assert_eq!(j.default_route, "192.168.7.101".parse().ok());
+    assert_eq!(j.default_route6, "2001:db8:7::1".parse().ok());
+    let b = st
+        .interfaces
+        .iter()
+        .find(|((v, _), i)| v == "dev" && i.kind == thinjail_core::host::IfKind::Epair)
+        .map(|(_, i)| i)
+        .unwrap();
+    assert_eq!(b.addrs6, vec![("2001:db8:7::fd".parse().unwrap(), 64)]);
+    assert!(b.up);
+    let r = runner(&host, d.path());
+    let l = r.list().unwrap();
+    assert_eq!(l[0].addrs6, vec![("2001:db8:7::fd".parse().unwrap(), 64)]);
+
+    // Executed order (start_ops) vs the printable plan (plan::start → to_shell).
+    let d = at_stage_with(Storage::Directories, Net::Dual, Stage::Created);
+    let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+    let r = runner(&host, d.path());
+    let j = jail_with(Storage::Directories, Net::Dual);
+    let executed: Vec<String> = r
+        .start_ops(&j)
+        .unwrap()
+        .iter()
+        .map(|o| o.describe())
+        .filter(|s| s.contains(" inet") || s.contains("route "))
+        .collect();
+    assert_eq!(
+        executed,
+        [
+            "jail dev: $e.b inet 192.168.7.253/24",
+            "jail dev: route add default 192.168.7.101",
+            "jail dev: $e.b inet6 2001:db8:7::fd/64",
+            "jail dev: route -6 add default 2001:db8:7::1",
+        ]
+    );
+    let sh = thinjail_core::plan::start(&j).to_shell();
+    let at = |needle: &str| {
+        sh.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} not in:\n{sh}"))
+    };
+    let order = [
+        at("inet 192.168.7.253/24"),
+        at("route add default 192.168.7.101"),
+        at("inet6 2001:db8:7::fd/64"),
+        at("route -6 add default 2001:db8:7::1"),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{sh}");
+}
+
+#[test]
+fn link_local_ipv6_gateway_is_refused_before_anything_changes() {
+    let d = at_stage(Storage::Directories, Stage::Created);
+    let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+    let r = runner(&host, d.path());
+    let j = ThinJailSpec {
+        storage: Storage::Directories,
+        vnet: Some(VnetStrings {
+            ipv6: Some("2001:db8:7::fd/64".into()),
+            ipv6_gateway: Some("fe80::1".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .build()
+    .unwrap();
+    let before = state(&host);
+    let e = r.start(&j).unwrap_err();
+    assert!(
+        matches!(e, RunError::Refused(ref m) if m.contains("link-local")),
+        "{e}"
+    );
+    assert_eq!(state(&host), before);
 }
 
 #[test]

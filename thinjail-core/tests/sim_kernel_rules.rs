@@ -1,10 +1,11 @@
 //! SimHost enforces the kernel rules of FREEBSD-FACTS.md: one test per rule (or family).
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use thinjail_core::host::{
-    CanMount, DatasetProps, Errno, FsType, Host, HostError, IfKind, JailCommand, JailSpec, OpKind,
+    AddrFamily, CanMount, DatasetProps, Errno, FsType, Host, HostError, IfKind, JailCommand,
+    JailSpec, OpKind,
 };
 use thinjail_core::sim::{FaultTrigger, LogOutcome, SimHost};
 
@@ -284,8 +285,10 @@ fn interfaces_return_home_when_the_jail_is_removed() {
     let jid = mkjail(&h, "v");
     let e = h.epair_create(None).unwrap();
     h.if_move_to_jail(&e.b, jid).unwrap();
-    h.jail_if_addr_add(jid, &e.b, Ipv4Addr::new(10, 0, 0, 2), 24)
+    h.jail_if_addr_add(jid, &e.b, net("10.0.0.2/24")).unwrap();
+    h.jail_if_addr_add(jid, &e.b, net("2001:db8::2/64"))
         .unwrap();
+    h.jail_route_add_default(jid, ip("2001:db8::1")).unwrap();
     h.jail_remove(jid).unwrap();
     let b = h
         .interfaces(None)
@@ -294,6 +297,12 @@ fn interfaces_return_home_when_the_jail_is_removed() {
         .find(|i| i.name == e.b)
         .expect("b side is back");
     assert!(b.addrs.is_empty(), "addresses are purged on the move");
+    assert!(b.addrs6.is_empty(), "IPv6 addresses too");
+    // A new vnet under the same jid (a numeric name is the jid) starts without the old vnet's
+    // IPv6 route.
+    let jid2 = h.jail_create(&vnet_spec(&jid.to_string(), "/j/v")).unwrap();
+    assert_eq!(jid2, jid);
+    assert_eq!(h.state().jails[&jid2].default_route6, None);
     assert_eq!(
         h.interfaces(None)
             .unwrap()
@@ -355,25 +364,186 @@ fn in_jail_network_config() {
     let e = h.epair_create(None).unwrap();
     h.if_move_to_jail(&e.b, jid).unwrap();
     let gw = Ipv4Addr::new(192, 168, 7, 1);
+    let gw_ip = IpAddr::V4(gw);
     assert_eq!(errno(h.jail_if_set_up(nv, "lo0", true)), Errno::EPERM);
     assert_eq!(errno(h.jail_if_set_up(9999, "lo0", true)), Errno::EINVAL);
     h.jail_if_set_up(jid, "lo0", true).unwrap();
-    assert_eq!(errno(h.jail_route_add_default(jid, gw)), Errno::ENETUNREACH);
     assert_eq!(
-        errno(h.jail_if_addr_add(jid, &e.a, Ipv4Addr::new(192, 168, 7, 2), 24)),
+        errno(h.jail_route_add_default(jid, gw_ip)),
+        Errno::ENETUNREACH
+    );
+    assert_eq!(
+        errno(h.jail_if_addr_add(jid, &e.a, net("192.168.7.2/24"))),
         Errno::ENXIO
     );
-    h.jail_if_addr_add(jid, &e.b, Ipv4Addr::new(192, 168, 7, 2), 24)
+    h.jail_if_addr_add(jid, &e.b, net("192.168.7.2/24"))
         .unwrap();
-    h.jail_route_add_default(jid, gw).unwrap();
-    assert_eq!(errno(h.jail_route_add_default(jid, gw)), Errno::EEXIST);
+    h.jail_route_add_default(jid, gw_ip).unwrap();
+    assert_eq!(errno(h.jail_route_add_default(jid, gw_ip)), Errno::EEXIST);
     assert_eq!(h.state().jails[&jid].default_route, Some(gw));
-    h.jail_route_delete_default(jid).unwrap();
-    assert_eq!(errno(h.jail_route_delete_default(jid)), Errno::ESRCH);
+    h.jail_route_delete_default(jid, AddrFamily::Inet).unwrap();
     assert_eq!(
-        errno(h.jail_if_addr_delete(jid, &e.b, Ipv4Addr::new(192, 168, 7, 3))),
+        errno(h.jail_route_delete_default(jid, AddrFamily::Inet)),
+        Errno::ESRCH
+    );
+    assert_eq!(
+        errno(h.jail_if_addr_delete(jid, &e.b, ip("192.168.7.3"))),
         Errno::EADDRNOTAVAIL
     );
+}
+
+fn net(s: &str) -> ipnet::IpNet {
+    s.parse().unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// A VNET jail with an epair's b side inside: (jid, b side).
+fn jail_with_b(h: &SimHost, name: &str) -> (i32, String) {
+    let jid = mkjail(h, name);
+    let e = h.epair_create(None).unwrap();
+    h.if_move_to_jail(&e.b, jid).unwrap();
+    (jid, e.b)
+}
+
+fn addrs6(h: &SimHost, jid: i32, name: &str) -> Vec<(Ipv6Addr, u8)> {
+    h.interfaces(Some(jid))
+        .unwrap()
+        .into_iter()
+        .find(|i| i.name == name)
+        .unwrap()
+        .addrs6
+}
+
+#[test]
+fn ipv6_addresses_follow_in6_validate_ifra() {
+    let (_d, h) = host();
+    let (jid, b) = jail_with_b(&h, "v");
+    // Not in this vnet (the b side is, the a side stayed on the host).
+    assert_eq!(
+        errno(h.jail_if_addr_add(jid, "epair0a", net("2001:db8::2/64"))),
+        Errno::ENXIO
+    );
+    // in6_validate_ifra: a prefix length of 0 is EINVAL.
+    assert_eq!(
+        errno(h.jail_if_addr_add(jid, &b, net("2001:db8::2/0"))),
+        Errno::EINVAL
+    );
+    h.jail_if_addr_add(jid, &b, net("2001:db8::2/64")).unwrap();
+    // The same address with the same length updates it (nothing changes) ...
+    let before = h.state();
+    h.jail_if_addr_add(jid, &b, net("2001:db8::2/64")).unwrap();
+    assert_eq!(h.state(), before);
+    // ... with another length it is refused: an existing prefix length is not changed.
+    assert_eq!(
+        errno(h.jail_if_addr_add(jid, &b, net("2001:db8::2/48"))),
+        Errno::EINVAL
+    );
+    h.jail_if_addr_add(jid, &b, net("2001:db8:1::9/128"))
+        .unwrap();
+    assert_eq!(
+        addrs6(&h, jid, &b),
+        vec![
+            ("2001:db8::2".parse().unwrap(), 64),
+            ("2001:db8:1::9".parse().unwrap(), 128)
+        ]
+    );
+    // IPv4 and IPv6 live side by side; deleting one family's address leaves the other.
+    h.jail_if_addr_add(jid, &b, net("10.0.0.2/24")).unwrap();
+    h.jail_if_addr_delete(jid, &b, ip("2001:db8:1::9")).unwrap();
+    assert_eq!(
+        errno(h.jail_if_addr_delete(jid, &b, ip("2001:db8:1::9"))),
+        Errno::EADDRNOTAVAIL
+    );
+    // An IPv4 address is not an IPv6 one (and vice versa).
+    assert_eq!(
+        errno(h.jail_if_addr_delete(jid, &b, ip("::ffff:10.0.0.2"))),
+        Errno::EADDRNOTAVAIL
+    );
+    let i = h
+        .interfaces(Some(jid))
+        .unwrap()
+        .into_iter()
+        .find(|i| i.name == b)
+        .unwrap();
+    assert_eq!(i.addrs, vec![(Ipv4Addr::new(10, 0, 0, 2), 24)]);
+    assert_eq!(i.addrs6, vec![("2001:db8::2".parse().unwrap(), 64)]);
+    // Not a VNET jail: its network stack is the host's.
+    h.mkdir(p("/nv"), 0o755).unwrap();
+    let nv = h
+        .jail_create(&JailSpec {
+            name: "nv".into(),
+            path: "/nv".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(
+        errno(h.jail_if_addr_add(nv, "lo0", net("2001:db8::5/64"))),
+        Errno::EPERM
+    );
+}
+
+#[test]
+fn ipv6_default_route_rules() {
+    let (_d, h) = host();
+    let (jid, b) = jail_with_b(&h, "v");
+    let gw6 = ip("2001:db8::1");
+    // No address yet: the gateway is not on-link.
+    assert_eq!(
+        errno(h.jail_route_add_default(jid, gw6)),
+        Errno::ENETUNREACH
+    );
+    h.jail_if_addr_add(jid, &b, net("2001:db8::2/64")).unwrap();
+    // Off-link (outside 2001:db8::/64).
+    assert_eq!(
+        errno(h.jail_route_add_default(jid, ip("2001:db8:1::1"))),
+        Errno::ENETUNREACH
+    );
+    // A link-local gateway needs the interface scope the call cannot carry.
+    assert_eq!(
+        errno(h.jail_route_add_default(jid, ip("fe80::1"))),
+        Errno::EINVAL
+    );
+    // An IPv6 address does not make an IPv4 gateway reachable.
+    assert_eq!(
+        errno(h.jail_route_add_default(jid, ip("192.168.7.1"))),
+        Errno::ENETUNREACH
+    );
+    h.jail_route_add_default(jid, gw6).unwrap();
+    assert_eq!(errno(h.jail_route_add_default(jid, gw6)), Errno::EEXIST);
+    assert_eq!(
+        errno(h.jail_route_add_default(jid, ip("2001:db8::fe"))),
+        Errno::EEXIST
+    );
+    let st = h.state();
+    assert_eq!(st.jails[&jid].default_route6, gw6.to_string().parse().ok());
+    assert_eq!(st.jails[&jid].default_route, None);
+    // The families' tables are separate: no IPv4 default route to delete.
+    assert_eq!(
+        errno(h.jail_route_delete_default(jid, AddrFamily::Inet)),
+        Errno::ESRCH
+    );
+    h.jail_route_delete_default(jid, AddrFamily::Inet6).unwrap();
+    assert_eq!(
+        errno(h.jail_route_delete_default(jid, AddrFamily::Inet6)),
+        Errno::ESRCH
+    );
+    // Deleting the address that made the gateway on-link takes the route with it; an IPv4
+    // route is untouched.
+    h.jail_if_addr_add(jid, &b, net("192.168.7.2/24")).unwrap();
+    h.jail_route_add_default(jid, ip("192.168.7.1")).unwrap();
+    h.jail_route_add_default(jid, gw6).unwrap();
+    h.jail_if_addr_delete(jid, &b, ip("2001:db8::2")).unwrap();
+    let st = h.state();
+    assert_eq!(st.jails[&jid].default_route6, None);
+    assert_eq!(
+        st.jails[&jid].default_route,
+        Some(Ipv4Addr::new(192, 168, 7, 1))
+    );
+    // Unknown jail.
+    assert_eq!(errno(h.jail_route_add_default(9999, gw6)), Errno::EINVAL);
 }
 
 // ---------------------------------------------------------------- mounts
@@ -635,4 +805,43 @@ fn state_is_comparable() {
 fn simhost_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<SimHost>();
+}
+
+/// A persistent model saved before IPv6 was simulated (no `addrs6`, no `routes6`) still opens,
+/// with its IPv4 state intact; IPv6 then works on it.
+#[test]
+fn persistent_model_from_before_ipv6_still_opens() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    let (jid, b, before) = {
+        let h = SimHost::open_persistent(&root).unwrap();
+        let (jid, b) = jail_with_b(&h, "v");
+        h.jail_if_addr_add(jid, &b, net("10.0.0.2/24")).unwrap();
+        h.jail_route_add_default(jid, ip("10.0.0.1")).unwrap();
+        (jid, b, h.state())
+    };
+    let file = root.join(".simhost/model.json");
+    let mut model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    fn strip(v: &mut serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::Object(m) => {
+                let n = usize::from(m.remove("addrs6").is_some())
+                    + usize::from(m.remove("routes6").is_some());
+                n + m.values_mut().map(strip).sum::<usize>()
+            }
+            serde_json::Value::Array(a) => a.iter_mut().map(strip).sum(),
+            _ => 0,
+        }
+    }
+    assert!(strip(&mut model) >= 2, "the new fields were saved");
+    std::fs::write(&file, serde_json::to_vec(&model).unwrap()).unwrap();
+    let h = SimHost::open_persistent(&root).unwrap();
+    assert_eq!(h.state(), before);
+    h.jail_if_addr_add(jid, &b, net("2001:db8::2/64")).unwrap();
+    h.jail_route_add_default(jid, ip("2001:db8::1")).unwrap();
+    assert_eq!(
+        h.state().jails[&jid].default_route6,
+        "2001:db8::1".parse().ok()
+    );
 }

@@ -6,7 +6,8 @@
 //! - a crash at every host operation and between every two steps: `recover` restores it;
 //! - a second fault during the undo (and during recovery): `recover` still restores it.
 //!
-//! Each test prints its figure as "N of N".
+//! The fault and crash suites run for the IPv4 jail and again for a dual-stack one (plus the
+//! IPv6 address and IPv6 default route). Each test prints its figure as "N of N".
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -18,8 +19,11 @@ use thinjail_core::sim::{FaultTrigger, SimHost, SimState};
 mod sim_fixture;
 use sim_fixture::*;
 
+/// A create-and-start plan: [`plan`] (IPv4) or [`plan_dual`] (IPv4 and IPv6).
+type PlanFn = fn(&str, u8) -> Vec<Op>;
+
 /// Number of host operations (queries included) of one successful run.
-fn ops_of_successful_run() -> u64 {
+fn ops_of_successful_run(plan: PlanFn) -> u64 {
     let fx = fixture();
     let (before, _) = fx.host.op_counts();
     Executor::new(&fx.host, fx.journals())
@@ -68,8 +72,33 @@ fn plan_succeeds_and_builds_the_jail() {
 }
 
 #[test]
+fn dual_stack_plan_builds_both_families() {
+    let fx = fixture();
+    let ctx = Executor::new(&fx.host, fx.journals())
+        .unwrap()
+        .run("dev", &[], &plan_dual("dev", 253))
+        .unwrap();
+    let st = fx.host.state();
+    let j = &st.jails[&ctx.jids["dev"]];
+    assert_eq!(j.default_route, Some(Ipv4Addr::new(192, 168, 7, 1)));
+    assert_eq!(j.default_route6, "2001:db8:7::1".parse().ok());
+    let b = &st.interfaces[&("dev".to_string(), ctx.ifaces["e.b"].clone())];
+    assert_eq!(b.addrs, vec![(Ipv4Addr::new(192, 168, 7, 253), 24)]);
+    assert_eq!(b.addrs6, vec![("2001:db8:7::fd".parse().unwrap(), 64)]);
+}
+
+#[test]
 fn fault_at_every_operation_rolls_back_to_the_state_before() {
-    let n = ops_of_successful_run();
+    fault_at_every_operation(plan, "create+start");
+}
+
+#[test]
+fn fault_at_every_operation_rolls_back_dual_stack() {
+    fault_at_every_operation(plan_dual, "dual-stack create+start");
+}
+
+fn fault_at_every_operation(plan: PlanFn, what: &str) {
+    let n = ops_of_successful_run(plan);
     assert!(n >= 17, "{n} operations");
     let mut ok = 0;
     for k in 1..=n {
@@ -96,9 +125,7 @@ fn fault_at_every_operation_rolls_back_to_the_state_before() {
             );
         }
     }
-    println!(
-        "fault injection at every operation of create+start: {ok} of {n} restored the state before"
-    );
+    println!("fault injection at every operation of {what}: {ok} of {n} restored the state before");
     assert_eq!(ok, n);
 }
 
@@ -122,7 +149,16 @@ fn assert_restored(k: u64, host: &SimHost, before: &SimState) {
 
 #[test]
 fn crash_at_every_operation_then_recover() {
-    let n = ops_of_successful_run();
+    crash_at_every_operation(plan, "create+start");
+}
+
+#[test]
+fn crash_at_every_operation_then_recover_dual_stack() {
+    crash_at_every_operation(plan_dual, "dual-stack create+start");
+}
+
+fn crash_at_every_operation(plan: PlanFn, what: &str) {
+    let n = ops_of_successful_run(plan);
     let (mut ok, mut left_behind) = (0, 0);
     for k in 1..=n {
         let fx = fixture();
@@ -149,7 +185,7 @@ fn crash_at_every_operation_then_recover() {
         ok += 1;
     }
     println!(
-        "crash at every operation of create+start (failing it), then recover: {ok} of {n} restored the state before ({left_behind} crashes had left work behind)"
+        "crash at every operation of {what} (failing it), then recover: {ok} of {n} restored the state before ({left_behind} crashes had left work behind)"
     );
     assert_eq!(ok, n);
     assert!(
@@ -160,6 +196,15 @@ fn crash_at_every_operation_then_recover() {
 
 #[test]
 fn crash_between_every_two_steps_then_recover() {
+    crash_between_every_two_steps(plan, "create+start");
+}
+
+#[test]
+fn crash_between_every_two_steps_then_recover_dual_stack() {
+    crash_between_every_two_steps(plan_dual, "dual-stack create+start");
+}
+
+fn crash_between_every_two_steps(plan: PlanFn, what: &str) {
     let steps = plan("dev", 253);
     let mut ok = 0;
     for s in 0..=steps.len() {
@@ -172,7 +217,7 @@ fn crash_between_every_two_steps_then_recover() {
         ok += 1;
     }
     println!(
-        "crash after k of {} steps (k = 0..={}), then recover: {ok} of {} restored",
+        "{what}: crash after k of {} steps (k = 0..={}), then recover: {ok} of {} restored",
         steps.len(),
         steps.len(),
         steps.len() + 1
@@ -181,7 +226,7 @@ fn crash_between_every_two_steps_then_recover() {
 
 #[test]
 fn fault_during_undo_then_recover() {
-    let n = ops_of_successful_run();
+    let n = ops_of_successful_run(plan);
     let (mut incomplete, mut ok) = (0, 0);
     for k in 1..=n {
         let fx = fixture();
@@ -212,7 +257,7 @@ fn fault_during_undo_then_recover() {
 
 #[test]
 fn fault_during_recover_then_recover_again() {
-    let n = ops_of_successful_run();
+    let n = ops_of_successful_run(plan);
     let mut ok = 0;
     for k in 1..=n {
         let fx = fixture();

@@ -1,11 +1,13 @@
 //! Effects: what a completed step changed on the host, each with its inverse.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::host::{Errno, FsType, Host, HostError, HostResult, MountInfo, Object, OpKind};
+use crate::host::{
+    AddrFamily, Errno, FsType, Host, HostError, HostResult, MountInfo, Object, OpKind,
+};
 
 /// One change made to the host, recorded in the journal before the next step runs.
 ///
@@ -109,8 +111,8 @@ pub enum Effect {
         jail: String,
         /// Interface.
         name: String,
-        /// Address.
-        addr: Ipv4Addr,
+        /// Address, IPv4 or IPv6 (an old journal's IPv4 address reads as `IpAddr::V4`).
+        addr: IpAddr,
     },
     /// An interface was brought up inside a jail's vnet. Undo: down.
     JailIfUp {
@@ -121,12 +123,16 @@ pub enum Effect {
         /// Interface.
         name: String,
     },
-    /// A default route was added inside a jail's vnet. Undo: delete it.
+    /// A default route was added inside a jail's vnet. Undo: delete the default route of
+    /// that family.
     JailRoute {
         /// jid.
         jid: i32,
         /// Jail name.
         jail: String,
+        /// Its family (absent in journals written before IPv6: `inet`).
+        #[serde(default)]
+        family: AddrFamily,
     },
     /// An epair with a kernel-chosen unit is about to be created (the write-ahead intent of
     /// [`crate::exec::Op::CreateEpair`]); `before` lists the epair names that existed. Undone
@@ -134,6 +140,13 @@ pub enum Effect {
     /// `before` that is still as the kernel made it: no description, down, in no bridge.
     EpairPending {
         /// Epair interfaces of the host's vnet before the call.
+        before: Vec<String>,
+    },
+    /// A bridge with a kernel-chosen unit is about to be created (the write-ahead intent of
+    /// [`crate::exec::Op::CreateBridge`] without a unit); undone like [`Effect::EpairPending`]:
+    /// every bridge not in `before` that is undescribed, down and without members is destroyed.
+    BridgePending {
+        /// Bridges of the host's vnet before the call.
         before: Vec<String>,
     },
     /// A real file was created (real path, not a host path).
@@ -180,6 +193,55 @@ fn real_io(path: &std::path::Path, source: std::io::Error) -> crate::host::HostE
         path: path.to_path_buf(),
         source,
     }
+}
+
+/// Destroy every interface of `kind` not in `before` that is still as the kernel made it: what a
+/// crash between creating it and journaling its name leaves behind. "As the kernel made it":
+/// the kernel's name (`epair<N>a` with its `epair<N>b`, `bridge<N>`), no description, down, in
+/// no bridge, no members. Only an epair's `a` side carries marks, so a pair is judged by its
+/// `a` side and destroyed through it (which destroys both halves); a lone `b` side is never
+/// touched. Live operations create and mark theirs under the clone lock that recovery holds
+/// (`exec::CLONE_LOCK`).
+fn destroy_unmarked(
+    host: &dyn Host,
+    kind: crate::host::IfKind,
+    before: &[String],
+) -> HostResult<()> {
+    use crate::host::IfKind;
+    let all = host.interfaces(None)?;
+    let unmarked = |name: &str| {
+        all.iter().any(|i| {
+            i.name == name
+                && i.description.is_none()
+                && !i.up
+                && i.member_of.is_none()
+                && i.members.is_empty()
+                && !all.iter().any(|m| m.member_of.as_deref() == Some(name))
+        })
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    for i in all
+        .iter()
+        .filter(|i| i.kind == kind && !before.contains(&i.name))
+    {
+        let fresh = match kind {
+            IfKind::Epair => i
+                .name
+                .strip_prefix("epair")
+                .and_then(|r| r.strip_suffix('a'))
+                .is_some_and(|unit| {
+                    digits(unit) && unmarked(&i.name) && unmarked(&format!("epair{unit}b"))
+                }),
+            IfKind::Bridge => {
+                i.name.strip_prefix("bridge").is_some_and(digits) && unmarked(&i.name)
+            }
+            _ => false,
+        };
+        if fresh {
+            tolerate(host.if_destroy(&i.name), &[Errno::ENXIO])?;
+        }
+    }
+    Ok(())
 }
 
 fn tolerate(r: HostResult<()>, ok: &[Errno]) -> HostResult<()> {
@@ -291,10 +353,10 @@ impl Effect {
                     Ok(())
                 }
             }
-            Effect::JailRoute { jid, jail } => {
+            Effect::JailRoute { jid, jail, family } => {
                 if same_jail(host, *jid, jail)? {
                     tolerate(
-                        host.jail_route_delete_default(*jid),
+                        host.jail_route_delete_default(*jid, *family),
                         &[Errno::ESRCH, Errno::EINVAL],
                     )
                 } else {
@@ -303,17 +365,10 @@ impl Effect {
             }
             Effect::JailCommandRun { .. } | Effect::CommandRun { .. } => Ok(()),
             Effect::EpairPending { before } => {
-                for i in host.interfaces(None)? {
-                    if i.kind == crate::host::IfKind::Epair
-                        && !before.contains(&i.name)
-                        && i.description.is_none()
-                        && !i.up
-                        && i.member_of.is_none()
-                    {
-                        tolerate(host.if_destroy(&i.name), &[Errno::ENXIO])?;
-                    }
-                }
-                Ok(())
+                destroy_unmarked(host, crate::host::IfKind::Epair, before)
+            }
+            Effect::BridgePending { before } => {
+                destroy_unmarked(host, crate::host::IfKind::Bridge, before)
             }
             Effect::RealFileCreated { path } => match std::fs::remove_file(path) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(real_io(path, e)),
@@ -406,7 +461,13 @@ mod tests {
                 jid: 3,
                 jail: "dev".into(),
                 name: "epair0b".into(),
-                addr: Ipv4Addr::new(10, 0, 0, 2),
+                addr: IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2)),
+            },
+            Effect::JailAddr {
+                jid: 3,
+                jail: "dev".into(),
+                name: "epair0b".into(),
+                addr: "2001:db8::2".parse().unwrap(),
             },
             Effect::JailIfUp {
                 jid: 3,
@@ -416,6 +477,12 @@ mod tests {
             Effect::JailRoute {
                 jid: 3,
                 jail: "dev".into(),
+                family: AddrFamily::Inet,
+            },
+            Effect::JailRoute {
+                jid: 3,
+                jail: "dev".into(),
+                family: AddrFamily::Inet6,
             },
             Effect::JailCommandRun {
                 jid: 3,
@@ -430,6 +497,38 @@ mod tests {
         }
         let line = serde_json::to_string(&Effect::IfUp { name: "x".into() }).unwrap();
         assert_eq!(line, r#"{"effect":"if_up","name":"x"}"#);
+    }
+
+    /// Journals written before effects knew IPv6 still read, as IPv4.
+    #[test]
+    fn pre_ipv6_journal_lines_still_read() {
+        let old_route = r#"{"effect":"jail_route","jid":3,"jail":"dev"}"#;
+        assert_eq!(
+            serde_json::from_str::<Effect>(old_route).unwrap(),
+            Effect::JailRoute {
+                jid: 3,
+                jail: "dev".into(),
+                family: AddrFamily::Inet,
+            }
+        );
+        let old_addr =
+            r#"{"effect":"jail_addr","jid":3,"jail":"dev","name":"epair0b","addr":"10.0.0.2"}"#;
+        assert_eq!(
+            serde_json::from_str::<Effect>(old_addr).unwrap(),
+            Effect::JailAddr {
+                jid: 3,
+                jail: "dev".into(),
+                name: "epair0b".into(),
+                addr: "10.0.0.2".parse().unwrap(),
+            }
+        );
+        let v6 = serde_json::to_string(&Effect::JailRoute {
+            jid: 3,
+            jail: "dev".into(),
+            family: AddrFamily::Inet6,
+        })
+        .unwrap();
+        assert!(v6.contains(r#""family":"inet6""#), "{v6}");
     }
 }
 
@@ -478,5 +577,60 @@ mod devfs_undo_tests {
         let mounts = host.mounts().expect("mounts");
         assert_eq!(mounts.len(), 1);
         assert_eq!(mounts[0].ruleset, Some(5));
+    }
+}
+
+#[cfg(test)]
+mod net_undo_tests {
+    use super::*;
+    use crate::host::JailSpec;
+    use crate::sim::SimHost;
+
+    /// Undoing an IPv6 address or default route removes exactly that (the other family's
+    /// address and route stay), and undoing it again counts as done.
+    #[test]
+    fn ipv6_address_and_route_undo_leave_ipv4_alone() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let h = SimHost::new(root.path()).expect("simhost");
+        h.mkdir(std::path::Path::new("/j"), 0o755).expect("mkdir");
+        let spec = JailSpec {
+            name: "dev".into(),
+            path: "/j".into(),
+            vnet: true,
+            ..Default::default()
+        };
+        let jid = h.jail_create(&spec).expect("jail");
+        let e = h.epair_create(None).expect("epair");
+        h.if_move_to_jail(&e.b, jid).expect("vnet");
+        for a in ["10.0.0.2/24", "2001:db8::2/64"] {
+            h.jail_if_addr_add(jid, &e.b, a.parse().expect("net"))
+                .expect("addr");
+        }
+        for g in ["10.0.0.1", "2001:db8::1"] {
+            h.jail_route_add_default(jid, g.parse().expect("gw"))
+                .expect("route");
+        }
+        let route6 = Effect::JailRoute {
+            jid,
+            jail: "dev".into(),
+            family: AddrFamily::Inet6,
+        };
+        let addr6 = Effect::JailAddr {
+            jid,
+            jail: "dev".into(),
+            name: e.b.clone(),
+            addr: "2001:db8::2".parse().expect("addr"),
+        };
+        for _ in 0..2 {
+            route6.undo(&h).expect("route undo");
+            addr6.undo(&h).expect("addr undo");
+        }
+        let st = h.state();
+        let j = &st.jails[&jid];
+        assert_eq!(j.default_route6, None);
+        assert_eq!(j.default_route, Some(std::net::Ipv4Addr::new(10, 0, 0, 1)));
+        let b = &st.interfaces[&("dev".to_string(), e.b.clone())];
+        assert!(b.addrs6.is_empty());
+        assert_eq!(b.addrs, vec![(std::net::Ipv4Addr::new(10, 0, 0, 2), 24)]);
     }
 }

@@ -20,11 +20,15 @@
 //!   across threads and processes; write-ahead intents rely on it (the run owns the objects it
 //!   names).
 //!
-//! Kernel-chosen names: an epair's creation is journaled as an intent listing the epairs that
-//! existed before, so recovery after a crash right after the call destroys the new pair (still
-//! undescribed, down, in no bridge). Known window: a *bridge* created with a kernel-chosen unit
-//! (`host init`) by a process that crashes before the record of its name was synced stays behind
-//! (nothing else).
+//! Kernel-chosen names: creating an epair or a bridge whose unit the kernel picks is journaled
+//! as an intent listing the interfaces of that kind that existed before; the step then marks
+//! the new interface with its description. Both happen under one exclusive lock,
+//! [`CLONE_LOCK`], which recovery ([`recover_with`], [`recover_dir_with`]) also holds while it
+//! undoes such an intent: it destroys the interfaces of that kind that are new and still as the
+//! kernel made them (undescribed, down, in no bridge, no members). A live operation's new
+//! interface is never seen in that state outside the lock, so a recovery running next to live
+//! operations cannot take theirs. What remains: an interface created at that moment by a tool
+//! other than thinjail that does not describe it either.
 //!
 //! ```
 //! use thinjail_core::exec::{Executor, Op};
@@ -36,7 +40,7 @@
 //! let steps = vec![
 //!     Op::MkdirAll { path: "/jails/dev".into(), mode: 0o755 },
 //!     Op::CreateJail { spec: JailSpec { name: "dev".into(), path: "/jails/dev".into(), vnet: true, ..Default::default() } },
-//!     Op::CreateEpair { bind: "e".into() },
+//!     Op::CreateEpair { bind: "e".into(), description: "jail:dev".into() },
 //! ];
 //! host.inject(FaultTrigger::NthOf(thinjail_core::host::OpKind::EpairCreate, 1), Errno::ENOSPC);
 //! let exec = Executor::new(&host, dir.join("journal")).unwrap();
@@ -51,7 +55,7 @@ mod lock;
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -63,8 +67,8 @@ pub use journal::{Journal, JournalError, JournalState, Outcome, Record};
 pub use lock::{Lock, LockDir, LockError, LockGuard, LockKey, LockMode};
 
 use crate::host::{
-    DatasetProps, Errno, FileKind, FsType, Host, HostError, JailCommand, JailSpec, MountInfo,
-    Object, OpKind,
+    AddrFamily, DatasetProps, Errno, FileKind, FsType, Host, HostError, JailCommand, JailSpec,
+    MountInfo, Object, OpKind,
 };
 
 /// Errors of the execution layer.
@@ -287,17 +291,24 @@ pub enum Op {
         /// Parameters.
         spec: JailSpec,
     },
-    /// Create an epair; binds `<bind>.a` and `<bind>.b`.
+    /// Create an epair (kernel-chosen unit) and give its `a` side `description`, in one
+    /// critical section; binds `<bind>.a` and `<bind>.b`. The description marks the pair as
+    /// this operation's (see the module docs), so it must not be empty.
     CreateEpair {
         /// Variable prefix.
         bind: String,
+        /// Description of the `a` side (`jail:<name>` in the recipe).
+        description: String,
     },
-    /// Create a bridge (if `unit` is given and that bridge exists, nothing is done); binds `bind`.
+    /// Create a bridge (if `unit` is given and that bridge exists, nothing is done) and give it
+    /// `description`, in one critical section; binds `bind`. The description must not be empty.
     CreateBridge {
         /// Variable.
         bind: String,
         /// Unit.
         unit: Option<u32>,
+        /// Description of the new bridge.
+        description: String,
     },
     /// Rename an interface (a variable then names the new name).
     RenameIf {
@@ -332,14 +343,15 @@ pub enum Op {
         /// Jail name.
         jail: String,
     },
-    /// Add an IPv4 address inside a jail.
+    /// Add an IPv4 or IPv6 address inside a jail (a prefix length the family cannot have
+    /// fails the step with EINVAL before the host is called).
     JailAddr {
         /// Jail name.
         jail: String,
         /// Interface (inside the jail).
         iface: IfRef,
-        /// Address.
-        addr: Ipv4Addr,
+        /// Address (journals written before IPv6 hold an IPv4 address here, which still reads).
+        addr: IpAddr,
         /// Prefix length.
         prefix: u8,
     },
@@ -350,12 +362,12 @@ pub enum Op {
         /// Interface.
         iface: IfRef,
     },
-    /// Default route inside a jail.
+    /// Default route inside a jail, in the gateway's family.
     JailDefaultRoute {
         /// Jail name.
         jail: String,
         /// Gateway.
-        gateway: Ipv4Addr,
+        gateway: IpAddr,
     },
     /// Run a command inside a jail; a non-zero exit status fails the step.
     JailExec {
@@ -553,10 +565,16 @@ impl Action for Op {
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
-            Op::CreateEpair { bind } => format!("create epair as {bind}"),
-            Op::CreateBridge { bind, unit } => match unit {
-                Some(u) => format!("create bridge{u} as {bind}"),
-                None => format!("create bridge as {bind}"),
+            Op::CreateEpair { bind, description } => {
+                format!("create epair as {bind} ({bind}.a described {description:?})")
+            }
+            Op::CreateBridge {
+                bind,
+                unit,
+                description,
+            } => match unit {
+                Some(u) => format!("create bridge{u} as {bind} (described {description:?})"),
+                None => format!("create bridge as {bind} (described {description:?})"),
             },
             Op::RenameIf { iface, to } => format!("rename {iface} -> {to}"),
             Op::DescribeIf { iface, description } => format!("describe {iface} {description:?}"),
@@ -568,11 +586,15 @@ impl Action for Op {
                 iface,
                 addr,
                 prefix,
-            } => format!("jail {jail}: {iface} inet {addr}/{prefix}"),
+            } => format!(
+                "jail {jail}: {iface} {} {addr}/{prefix}",
+                AddrFamily::of(*addr)
+            ),
             Op::JailIfUp { jail, iface } => format!("jail {jail}: up {iface}"),
-            Op::JailDefaultRoute { jail, gateway } => {
-                format!("jail {jail}: route add default {gateway}")
-            }
+            Op::JailDefaultRoute { jail, gateway } => match gateway {
+                IpAddr::V4(_) => format!("jail {jail}: route add default {gateway}"),
+                IpAddr::V6(_) => format!("jail {jail}: route -6 add default {gateway}"),
+            },
             Op::JailExec { jail, command } => {
                 format!("jail {jail}: exec {}", command.argv.join(" "))
             }
@@ -752,18 +774,15 @@ impl Action for Op {
                 tx.ctx.jids.insert(name, jid);
                 Ok(())
             }
-            Op::CreateEpair { bind } => {
-                // The kernel picks the unit: the name is only known afterwards (see the module
-                // docs for the crash window this leaves).
-                // The intent names the epairs that existed before, so recovery after a crash
-                // between the call and the record can find the new one (undescribed, down,
-                // in no bridge) and destroy it.
-                let before: Vec<String> = host
-                    .interfaces(None)?
-                    .into_iter()
-                    .filter(|i| i.kind == crate::host::IfKind::Epair)
-                    .map(|i| i.name)
-                    .collect();
+            Op::CreateEpair { bind, description } => {
+                // The kernel picks the unit: the name is only known afterwards. The intent
+                // names the epairs that existed before, so recovery after a crash between the
+                // call and its record finds the new one (undescribed, down, in no bridge) and
+                // destroys it. Creating and describing happen under the clone lock, which
+                // recovery takes too: it never sees another live operation's pair undescribed.
+                need_description("epair", description)?;
+                let _clone = tx.clone_lock()?;
+                let before = if_names(host, crate::host::IfKind::Epair)?;
                 let pair = tx.guarded(
                     Effect::EpairPending { before },
                     |h| h.epair_create(None),
@@ -773,23 +792,39 @@ impl Action for Op {
                 )?;
                 tx.ctx.ifaces.insert(format!("{bind}.a"), pair.a.clone());
                 tx.ctx.ifaces.insert(format!("{bind}.b"), pair.b.clone());
-                Ok(())
+                describe_new(tx, &pair.a, description)
             }
-            Op::CreateBridge { bind, unit } => {
-                if let Some(u) = unit {
-                    let name = format!("bridge{u}");
-                    if host.interfaces(None)?.iter().any(|i| i.name == name) {
-                        tx.ctx.ifaces.insert(bind.clone(), name);
-                        return Ok(());
+            Op::CreateBridge {
+                bind,
+                unit,
+                description,
+            } => {
+                need_description("bridge", description)?;
+                let _clone = tx.clone_lock()?;
+                let name = match unit {
+                    Some(u) => {
+                        let name = format!("bridge{u}");
+                        if host.interfaces(None)?.iter().any(|i| i.name == name) {
+                            tx.ctx.ifaces.insert(bind.clone(), name);
+                            return Ok(());
+                        }
+                        let eff = Effect::IfCreated { name: name.clone() };
+                        tx.guarded(eff.clone(), |h| h.bridge_create(Some(*u)), |_| eff)?;
+                        name
                     }
-                    let eff = Effect::IfCreated { name: name.clone() };
-                    tx.guarded(eff.clone(), |h| h.bridge_create(Some(*u)), |_| eff)?;
-                    tx.ctx.ifaces.insert(bind.clone(), name);
-                    return Ok(());
-                }
-                let name = host.bridge_create(None)?;
+                    // Kernel-chosen unit: as for epairs, the intent lists the bridges that
+                    // existed before.
+                    None => {
+                        let before = if_names(host, crate::host::IfKind::Bridge)?;
+                        tx.guarded(
+                            Effect::BridgePending { before },
+                            |h| h.bridge_create(None),
+                            |name| Effect::IfCreated { name: name.clone() },
+                        )?
+                    }
+                };
                 tx.ctx.ifaces.insert(bind.clone(), name.clone());
-                tx.record(Effect::IfCreated { name })
+                describe_new(tx, &name, description)
             }
             Op::RenameIf { iface, to } => {
                 let from = iface.resolve(&tx.ctx)?;
@@ -864,6 +899,17 @@ impl Action for Op {
             } => {
                 let name = iface.resolve(&tx.ctx)?;
                 let jid = tx.jid(jail)?;
+                let net = ipnet::IpNet::new(*addr, *prefix).map_err(|_| {
+                    HostError::os_msg(
+                        OpKind::JailIfAddrAdd,
+                        Object::Interface {
+                            name: name.clone(),
+                            jid: Some(jid),
+                        },
+                        Errno::EINVAL,
+                        format!("prefix length {prefix} is too long for {addr}"),
+                    )
+                })?;
                 let eff = Effect::JailAddr {
                     jid,
                     jail: jail.clone(),
@@ -872,7 +918,7 @@ impl Action for Op {
                 };
                 tx.guarded(
                     eff.clone(),
-                    |h| h.jail_if_addr_add(jid, &name, *addr, *prefix),
+                    |h| h.jail_if_addr_add(jid, &name, net),
                     |_| eff,
                 )
             }
@@ -891,6 +937,7 @@ impl Action for Op {
                 let eff = Effect::JailRoute {
                     jid,
                     jail: jail.clone(),
+                    family: AddrFamily::of(*gateway),
                 };
                 tx.guarded(
                     eff.clone(),
@@ -1214,6 +1261,58 @@ fn mount_guarded(
     tx.guarded(eff.clone(), call, |_| eff)
 }
 
+/// Refuses an empty description for a new interface (it is the interface's ownership mark).
+fn need_description(what: &str, description: &str) -> Result<(), ExecError> {
+    if description.trim().is_empty() {
+        return Err(ExecError::Refused(format!(
+            "a new {what} needs a non-empty description: it marks the interface as this \
+             operation's until the journal names it"
+        )));
+    }
+    Ok(())
+}
+
+/// The names of the host's interfaces of one kind.
+fn if_names(host: &dyn Host, kind: crate::host::IfKind) -> Result<Vec<String>, ExecError> {
+    Ok(host
+        .interfaces(None)?
+        .into_iter()
+        .filter(|i| i.kind == kind)
+        .map(|i| i.name)
+        .collect())
+}
+
+/// Describe an interface this transaction has just created (journaled; undo clears it).
+fn describe_new(tx: &mut Transaction<'_>, name: &str, description: &str) -> Result<(), ExecError> {
+    let eff = Effect::IfDescribed {
+        name: name.to_string(),
+        previous: None,
+    };
+    tx.guarded(
+        eff.clone(),
+        |h| h.if_set_description(name, Some(description)),
+        |_| eff,
+    )
+}
+
+/// The lock file that serialises creating an interface with a kernel-chosen unit (and marking
+/// it) against recovery's search for unmarked ones.
+pub const CLONE_LOCK: &str = "ifclone";
+
+fn clone_lock_key() -> Lock {
+    Lock::exclusive(LockKey::Named(CLONE_LOCK.into()))
+}
+
+/// Does the journal's undo include a search for unmarked interfaces?
+fn needs_clone_lock(pending: &[(u64, Effect)]) -> bool {
+    pending.iter().any(|(_, e)| {
+        matches!(
+            e,
+            Effect::EpairPending { .. } | Effect::BridgePending { .. }
+        )
+    })
+}
+
 /// A running operation: its journal, its completed effects and its [`Context`].
 ///
 /// Dropping a transaction without [`Transaction::commit`] or [`Transaction::rollback`] leaves the
@@ -1229,6 +1328,8 @@ pub struct Transaction<'h> {
     ctx: Context,
     /// Roll-forward mode (a teardown): steps tolerate work already done.
     forward: bool,
+    /// Where the clone lock lives (the executor's lock directory), if anywhere.
+    locks: Option<LockDir>,
 }
 
 /// What an undo did.
@@ -1259,6 +1360,24 @@ impl<'h> Transaction<'h> {
             done: Vec::new(),
             ctx: Context::default(),
             forward: false,
+            locks: None,
+        })
+    }
+
+    /// Take [`CLONE_LOCK`] in `locks` while creating interfaces with kernel-chosen units (the
+    /// executor passes its lock directory). Without it, a recovery running in another process
+    /// may mistake this transaction's just-created, not yet described interface for a crashed
+    /// run's and destroy it.
+    pub fn with_lock_dir(mut self, locks: Option<LockDir>) -> Self {
+        self.locks = locks;
+        self
+    }
+
+    /// Hold the clone lock (if there is a lock directory) until the guard drops.
+    fn clone_lock(&self) -> Result<Option<LockGuard>, ExecError> {
+        Ok(match &self.locks {
+            Some(l) => Some(l.lock(&[clone_lock_key()])?),
+            None => None,
         })
     }
 
@@ -1426,6 +1545,19 @@ pub struct RecoverReport {
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
 pub fn recover(journal_path: &Path, host: &dyn Host) -> Result<RecoverReport, ExecError> {
+    recover_with(journal_path, host, None)
+}
+
+/// [`recover`], taking [`CLONE_LOCK`] in `locks` while undoing a crashed creation of an
+/// interface with a kernel-chosen unit, so that another live operation's new interface (made
+/// and marked under the same lock) is never mistaken for the crashed one. Use the lock
+/// directory the operations use (what [`crate::run::Runner`] does); [`recover`] is for a host
+/// nothing else is changing.
+pub fn recover_with(
+    journal_path: &Path,
+    host: &dyn Host,
+    locks: Option<&LockDir>,
+) -> Result<RecoverReport, ExecError> {
     // Lock first (a live transaction makes this fail with `InUse`), then read.
     let journal = Journal::open_append(journal_path)?;
     let st = JournalState::from_records(&Journal::read(journal_path)?);
@@ -1446,6 +1578,7 @@ pub fn recover(journal_path: &Path, host: &dyn Host) -> Result<RecoverReport, Ex
             done: Vec::new(),
             ctx: Context::default(),
             forward: true,
+            locks: locks.cloned(),
         };
         let resumed = run_forward_from(&mut tx, &steps, st.steps_done)?;
         tx.journal.append(&Record::Closed {
@@ -1460,6 +1593,10 @@ pub fn recover(journal_path: &Path, host: &dyn Host) -> Result<RecoverReport, Ex
     }
     let mut journal = journal;
     let mut pending = st.pending;
+    let _clone = match locks {
+        Some(l) if needs_clone_lock(&pending) => Some(l.lock(&[clone_lock_key()])?),
+        _ => None,
+    };
     let n = undo_pending(host, &mut journal, &mut pending)?;
     journal.append(&Record::Closed {
         outcome: Outcome::RolledBack,
@@ -1478,6 +1615,15 @@ pub fn recover(journal_path: &Path, host: &dyn Host) -> Result<RecoverReport, Ex
 pub fn recover_dir(
     dir: &Path,
     host: &dyn Host,
+) -> Result<Vec<(PathBuf, RecoverReport)>, ExecError> {
+    recover_dir_with(dir, host, None)
+}
+
+/// [`recover_dir`] with the operations' lock directory (see [`recover_with`]).
+pub fn recover_dir_with(
+    dir: &Path,
+    host: &dyn Host,
+    locks: Option<&LockDir>,
 ) -> Result<Vec<(PathBuf, RecoverReport)>, ExecError> {
     let mut paths: Vec<PathBuf> = match fs::read_dir(dir) {
         Ok(rd) => rd
@@ -1512,7 +1658,7 @@ pub fn recover_dir(
             }
             continue;
         }
-        let r = match recover(&p, host) {
+        let r = match recover_with(&p, host, locks) {
             Ok(r) => r,
             // A running operation's journal: not ours to touch.
             Err(ExecError::Journal(JournalError::InUse { .. })) => continue,
@@ -1603,7 +1749,7 @@ impl<'h> Executor<'h> {
             "{nanos:020}-{}-{n}-{safe}.journal",
             std::process::id()
         ));
-        Transaction::begin(self.host, &path, label)
+        Ok(Transaction::begin(self.host, &path, label)?.with_lock_dir(self.locks.clone()))
     }
 
     /// Run `steps` in order holding `locks`. On success the journal is closed as committed and
@@ -1721,7 +1867,7 @@ impl Op {
             Op::BridgeAddm { bridge, member } | Op::BridgeDeletem { bridge, member } => {
                 vec![bridge, member]
             }
-            Op::CreateEpair { bind } => return Some(bind),
+            Op::CreateEpair { bind, .. } => return Some(bind),
             Op::CreateBridge { bind, .. } => return Some(bind),
             _ => vec![],
         };
@@ -1729,5 +1875,41 @@ impl Op {
             IfRef::Var(v) => Some(v.as_str()),
             IfRef::Name(_) => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod ip_op_tests {
+    use super::*;
+
+    /// Steps journaled before IPv6 (an IPv4 address or gateway) still read; IPv6 ones round-trip
+    /// and describe themselves as the `--dry-run` script writes them.
+    #[test]
+    fn address_and_route_steps_of_both_families() {
+        let old = r#"{"op":"jail_default_route","jail":"dev","gateway":"10.0.0.1"}"#;
+        assert_eq!(
+            serde_json::from_str::<Op>(old).unwrap(),
+            Op::JailDefaultRoute {
+                jail: "dev".into(),
+                gateway: "10.0.0.1".parse().unwrap(),
+            }
+        );
+        let old = r#"{"op":"jail_addr","jail":"dev","iface":{"var":"e.b"},"addr":"10.0.0.2","prefix":24}"#;
+        let a: Op = serde_json::from_str(old).unwrap();
+        assert_eq!(a.describe(), "jail dev: $e.b inet 10.0.0.2/24");
+        let v6 = Op::JailAddr {
+            jail: "dev".into(),
+            iface: IfRef::var("e.b"),
+            addr: "2001:db8::2".parse().unwrap(),
+            prefix: 64,
+        };
+        let line = serde_json::to_string(&v6).unwrap();
+        assert_eq!(serde_json::from_str::<Op>(&line).unwrap(), v6);
+        assert_eq!(v6.describe(), "jail dev: $e.b inet6 2001:db8::2/64");
+        let r6 = Op::JailDefaultRoute {
+            jail: "dev".into(),
+            gateway: "2001:db8::1".parse().unwrap(),
+        };
+        assert_eq!(r6.describe(), "jail dev: route -6 add default 2001:db8::1");
     }
 }

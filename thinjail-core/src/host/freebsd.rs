@@ -388,7 +388,8 @@ pub(crate) fn to_info(j: freebsd_jail::JailInfo) -> JailInfo {
 /// Interfaces as `getifaddrs(3)` lists them, with the bridges' member lists and each
 /// interface's description (`None`: it vanished meanwhile, left out), as [`IfInfo`]s: loopback
 /// by `IFF_LOOPBACK`, bridge if it answered `BRDGGIFS`, otherwise `Epair` (IfKind has no
-/// "other": physical NICs report as `Epair`); IPv4 addresses only.
+/// "other": physical NICs report as `Epair`); IPv4 and IPv6 addresses as
+/// getifaddrs reports them (the kernel's own link-local IPv6 addresses included).
 #[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
 pub(crate) fn assemble_interfaces(
     all: Vec<freebsd_netif::Interface>,
@@ -418,6 +419,14 @@ pub(crate) fn assemble_interfaces(
                 freebsd_netif::IpNet::V6(_) => None,
             })
             .collect();
+        let addrs6 = i
+            .addrs
+            .iter()
+            .filter_map(|a| match a {
+                freebsd_netif::IpNet::V6(n) => Some((n.addr(), n.prefix_len())),
+                freebsd_netif::IpNet::V4(_) => None,
+            })
+            .collect();
         let member_of = bridges
             .iter()
             .find(|(_, m)| m.contains(&name))
@@ -428,6 +437,7 @@ pub(crate) fn assemble_interfaces(
             kind,
             description: d.filter(|d| !d.is_empty()),
             addrs,
+            addrs6,
             members: members.unwrap_or_default(),
             member_of,
         });
@@ -588,7 +598,7 @@ mod sys {
     use std::ffi::CString;
     use std::fs::{DirBuilder, File};
     use std::io::{Read, Write};
-    use std::net::{IpAddr, Ipv4Addr};
+    use std::net::IpAddr;
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::DirBuilderExt;
@@ -598,17 +608,16 @@ mod sys {
 
     use freebsd_jail::JailCommandExt;
     use freebsd_netif::jailops::{JailOp, JailOps};
-    use freebsd_netif::route::{RouteAction, RouteAddr, RouteMessage};
-    use freebsd_netif::wire::{RTF_STATIC, RTF_UP, SockaddrIn};
-    use freebsd_netif::{IfName, IpNet, Ipv4Net, Netif};
+    use freebsd_netif::route::Family;
+    use freebsd_netif::{IfName, IpNet, Netif};
     use freebsd_zfs::{DatasetName, SnapshotName, Zfs};
     use nix::mount::{MntFlags, Nmount};
 
     use super::*;
     use crate::abi;
     use crate::host::{
-        DatasetProps, EpairPair, FileKind, FsType, Host, HostResult, IfInfo, JailCommand, JailInfo,
-        JailSpec, MountInfo,
+        AddrFamily, DatasetProps, EpairPair, FileKind, FsType, Host, HostResult, IfInfo,
+        JailCommand, JailInfo, JailSpec, MountInfo,
     };
 
     /// Why a [`FreeBsdHost`] could not be opened.
@@ -673,6 +682,33 @@ mod sys {
         fn devfs_rulesets(&self) -> std::sync::MutexGuard<'_, BTreeMap<PathBuf, u16>> {
             // A panic elsewhere while holding it leaves a map that is still consistent.
             self.devfs.lock().unwrap_or_else(|p| p.into_inner())
+        }
+
+        /// Every in-jail network operation: `build` fills a freebsd-netif [`JailOps`] list
+        /// (encoded before the fork; a step it cannot encode fails here, before anything
+        /// runs), `Netif::configure_in_jail` runs it in the jail's vnet (fork, jail_attach(2),
+        /// sockets, ioctls / routing-socket writes), and a failure becomes a [`HostError`] for
+        /// `op` on `obj`.
+        fn configure_in_jail(
+            &self,
+            jid: i32,
+            op: OpKind,
+            obj: Object,
+            build: impl FnOnce(&mut JailOps) -> Result<(), freebsd_netif::Error>,
+        ) -> HostResult<()> {
+            let mut ops = JailOps::new();
+            build(&mut ops).map_err(|e| netif_error(op, obj.clone(), &e))?;
+            self.net
+                .configure_in_jail(jid, &ops)
+                .map_err(|e| netif_error(op, obj, &e))
+        }
+    }
+
+    /// An interface inside jail `jid`, for errors.
+    fn jail_iface(name: &str, jid: i32) -> Object {
+        Object::Interface {
+            name: name.into(),
+            jid: Some(jid),
         }
     }
 
@@ -1271,114 +1307,56 @@ mod sys {
 
         // ---- inside a VNET jail ----
 
-        fn jail_if_addr_add(
-            &self,
-            jid: i32,
-            name: &str,
-            addr: Ipv4Addr,
-            prefix: u8,
-        ) -> HostResult<()> {
+        fn jail_if_addr_add(&self, jid: i32, name: &str, addr: IpNet) -> HostResult<()> {
             let op = OpKind::JailIfAddrAdd;
-            let obj = || Object::Interface {
-                name: name.into(),
-                jid: Some(jid),
-            };
             let n = ifname(op, name, Some(jid))?;
-            let net = Ipv4Net::new(addr, prefix)
-                .map_err(|e| HostError::os_msg(op, obj(), Errno::EINVAL, e.to_string()))?;
-            let mut ops = JailOps::new();
-            ops.add_address(&n, IpNet::V4(net));
-            self.net
-                .configure_in_jail(jid, &ops)
-                .map_err(|e| netif_error(op, obj(), &e))
+            self.configure_in_jail(jid, op, jail_iface(name, jid), |ops| {
+                ops.add_address(&n, addr);
+                Ok(())
+            })
         }
 
-        fn jail_if_addr_delete(&self, jid: i32, name: &str, addr: Ipv4Addr) -> HostResult<()> {
+        fn jail_if_addr_delete(&self, jid: i32, name: &str, addr: IpAddr) -> HostResult<()> {
             let op = OpKind::JailIfAddrDelete;
-            let obj = || Object::Interface {
-                name: name.into(),
-                jid: Some(jid),
-            };
             let n = ifname(op, name, Some(jid))?;
-            let mut ops = JailOps::new();
-            ops.push(JailOp::DeleteInet(n, addr))
-                .map_err(|e| netif_error(op, obj(), &e))?;
-            self.net
-                .configure_in_jail(jid, &ops)
-                .map_err(|e| netif_error(op, obj(), &e))
+            self.configure_in_jail(jid, op, jail_iface(name, jid), |ops| {
+                ops.delete_address(&n, addr);
+                Ok(())
+            })
         }
 
         fn jail_if_set_up(&self, jid: i32, name: &str, up: bool) -> HostResult<()> {
             let op = OpKind::JailIfSetUp;
-            let obj = || Object::Interface {
-                name: name.into(),
-                jid: Some(jid),
-            };
             let n = ifname(op, name, Some(jid))?;
-            let mut ops = JailOps::new();
-            if up {
-                ops.up(&n);
-            } else {
-                ops.push(JailOp::Down(n))
-                    .map_err(|e| netif_error(op, obj(), &e))?;
-            }
-            self.net
-                .configure_in_jail(jid, &ops)
-                .map_err(|e| netif_error(op, obj(), &e))
-        }
-
-        fn jail_route_add_default(&self, jid: i32, gateway: Ipv4Addr) -> HostResult<()> {
-            let op = OpKind::JailRouteAddDefault;
-            let obj = || Object::Jid(jid);
-            let mut ops = JailOps::new();
-            ops.default_route(IpAddr::V4(gateway))
-                .map_err(|e| netif_error(op, obj(), &e))?;
-            self.net
-                .configure_in_jail(jid, &ops)
-                .map_err(|e| netif_error(op, obj(), &e))
-        }
-
-        fn jail_route_delete_default(&self, jid: i32) -> HostResult<()> {
-            let op = OpKind::JailRouteDeleteDefault;
-            let obj = Object::Jid(jid);
-            // `route delete default` without a gateway (RTA_DST | RTA_NETMASK), as route(8)
-            // sends it: the Host call does not know the gateway. Encoded before fork.
-            let zero = || RouteAddr::V4(SockaddrIn::new(Ipv4Addr::UNSPECIFIED));
-            let msg = RouteMessage {
-                action: RouteAction::Delete,
-                flags: RTF_UP | RTF_STATIC,
-                seq: 1,
-                dst: zero(),
-                gateway: None,
-                netmask: Some(zero()),
-            }
-            .encode();
-            let bytes = in_jail(jid, op, &obj, || {
-                // SAFETY: socket(2) PF_ROUTE (route(4)); the fd is closed below.
-                let s = unsafe { libc::socket(libc::PF_ROUTE, libc::SOCK_RAW, 0) };
-                if s < 0 {
-                    return errno().to_ne_bytes().to_vec();
+            self.configure_in_jail(jid, op, jail_iface(name, jid), |ops| {
+                if up {
+                    ops.up(&n);
+                } else {
+                    ops.push(JailOp::Down(n))?;
                 }
-                // SAFETY: write(2) of `msg.len()` bytes from a live Vec to the routing socket.
-                let n = unsafe { libc::write(s, msg.as_ptr().cast(), msg.len()) };
-                let e = if n < 0 { errno() } else { 0 };
-                // SAFETY: close(2) of the socket opened above.
-                unsafe { libc::close(s) };
-                e.to_ne_bytes().to_vec()
-            })?;
-            let e = bytes
-                .get(..4)
-                .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                .unwrap_or(libc::EIO);
-            if e == 0 {
                 Ok(())
-            } else {
-                Err(netif_error(
-                    op,
-                    obj,
-                    &freebsd_netif::Error::route(freebsd_netif::Op::DeleteRoute, "default", e),
-                ))
-            }
+            })
+        }
+
+        fn jail_route_add_default(&self, jid: i32, gateway: IpAddr) -> HostResult<()> {
+            let op = OpKind::JailRouteAddDefault;
+            self.configure_in_jail(jid, op, Object::Jid(jid), |ops| {
+                ops.default_route(gateway).map(drop)
+            })
+        }
+
+        fn jail_route_delete_default(&self, jid: i32, family: AddrFamily) -> HostResult<()> {
+            let op = OpKind::JailRouteDeleteDefault;
+            // `route [-6] delete default` without a gateway (RTA_DST | RTA_NETMASK), as route(8)
+            // sends it: the Host call does not know the gateway.
+            let family = match family {
+                AddrFamily::Inet => Family::Inet,
+                AddrFamily::Inet6 => Family::Inet6,
+            };
+            self.configure_in_jail(jid, op, Object::Jid(jid), |ops| {
+                ops.delete_default_route(family);
+                Ok(())
+            })
         }
 
         // ---- file tree (portable functions below) ----

@@ -20,9 +20,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 mod freebsd;
@@ -501,10 +502,52 @@ pub struct IfInfo {
     pub description: Option<String>,
     /// IPv4 addresses with prefix length.
     pub addrs: Vec<(Ipv4Addr, u8)>,
+    /// IPv6 addresses with prefix length (kernel-made link-local addresses included where the
+    /// host reports them; SimHost does not invent any).
+    #[serde(default)]
+    pub addrs6: Vec<(Ipv6Addr, u8)>,
     /// Bridge members (bridges only).
     pub members: Vec<String>,
     /// The bridge this interface is a member of.
     pub member_of: Option<String>,
+}
+
+/// An address family: which routing table a default route is in (`route -4` / `route -6`).
+///
+/// ```
+/// use thinjail_core::host::AddrFamily;
+/// assert_eq!(AddrFamily::of("2001:db8::1".parse().unwrap()), AddrFamily::Inet6);
+/// assert_eq!(AddrFamily::Inet.to_string(), "inet");
+/// ```
+#[derive(
+    Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum AddrFamily {
+    /// `AF_INET` (IPv4).
+    #[default]
+    Inet,
+    /// `AF_INET6` (IPv6).
+    Inet6,
+}
+
+impl AddrFamily {
+    /// The family of an address.
+    pub fn of(addr: IpAddr) -> AddrFamily {
+        match addr {
+            IpAddr::V4(_) => AddrFamily::Inet,
+            IpAddr::V6(_) => AddrFamily::Inet6,
+        }
+    }
+}
+
+impl fmt::Display for AddrFamily {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AddrFamily::Inet => "inet",
+            AddrFamily::Inet6 => "inet6",
+        })
+    }
 }
 
 /// What a path is.
@@ -595,16 +638,44 @@ pub trait Host: Send + Sync {
     fn interfaces(&self, jid: Option<i32>) -> HostResult<Vec<IfInfo>>;
 
     // ---- network configuration inside a VNET jail (fork + jail_attach + socket) ----
-    /// `SIOCAIFADDR` inside the jail's vnet.
-    fn jail_if_addr_add(&self, jid: i32, name: &str, addr: Ipv4Addr, prefix: u8) -> HostResult<()>;
-    /// `SIOCDIFADDR` inside the jail's vnet.
-    fn jail_if_addr_delete(&self, jid: i32, name: &str, addr: Ipv4Addr) -> HostResult<()>;
+    /// Adds an address inside the jail's vnet: `SIOCAIFADDR` (`in_aliasreq`) for IPv4,
+    /// `SIOCAIFADDR_IN6` (`in6_aliasreq`, on an `AF_INET6` socket) for IPv6. Adding an address
+    /// the interface already has with the same prefix updates it; with another prefix, IPv6
+    /// refuses with EINVAL; an IPv6 prefix length of 0 is EINVAL (netinet6/in6.c
+    /// `in6_validate_ifra`).
+    ///
+    /// ```
+    /// use thinjail_core::host::{AddrFamily, Errno, Host, JailSpec};
+    /// use thinjail_core::sim::SimHost;
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let h = SimHost::new(dir.path()).unwrap();
+    /// h.mkdir("/j".as_ref(), 0o755).unwrap();
+    /// let spec = JailSpec { name: "dev".into(), path: "/j".into(), vnet: true, ..Default::default() };
+    /// let jid = h.jail_create(&spec).unwrap();
+    /// let e = h.epair_create(None).unwrap();
+    /// h.if_move_to_jail(&e.b, jid).unwrap();
+    /// h.jail_if_addr_add(jid, &e.b, "2001:db8::2/64".parse().unwrap()).unwrap();
+    /// h.jail_route_add_default(jid, "2001:db8::1".parse().unwrap()).unwrap();
+    /// // A gateway outside every prefix of the vnet is not reachable.
+    /// let far = h.jail_route_add_default(jid, "192.0.2.1".parse().unwrap());
+    /// assert_eq!(far.unwrap_err().errno(), Some(Errno::ENETUNREACH));
+    /// h.jail_route_delete_default(jid, AddrFamily::Inet6).unwrap();
+    /// h.jail_if_addr_delete(jid, &e.b, "2001:db8::2".parse().unwrap()).unwrap();
+    /// ```
+    fn jail_if_addr_add(&self, jid: i32, name: &str, addr: IpNet) -> HostResult<()>;
+    /// Deletes an address inside the jail's vnet: `SIOCDIFADDR` (IPv4) or `SIOCDIFADDR_IN6`
+    /// (IPv6); EADDRNOTAVAIL if the interface does not have it. A default route whose gateway
+    /// is no longer on-link goes away with it.
+    fn jail_if_addr_delete(&self, jid: i32, name: &str, addr: IpAddr) -> HostResult<()>;
     /// `SIOCSIFFLAGS` (IFF_UP) inside the jail's vnet (e.g. `lo0`).
     fn jail_if_set_up(&self, jid: i32, name: &str, up: bool) -> HostResult<()>;
-    /// `RTM_ADD` default route through `gateway` inside the jail's vnet.
-    fn jail_route_add_default(&self, jid: i32, gateway: Ipv4Addr) -> HostResult<()>;
-    /// `RTM_DELETE` of the default route inside the jail's vnet.
-    fn jail_route_delete_default(&self, jid: i32) -> HostResult<()>;
+    /// `RTM_ADD` of the default route of the gateway's family (`route add default GW` /
+    /// `route -6 add default GW`) inside the jail's vnet: EEXIST if that family has one,
+    /// ENETUNREACH if the gateway is not on-link.
+    fn jail_route_add_default(&self, jid: i32, gateway: IpAddr) -> HostResult<()>;
+    /// `RTM_DELETE` of the default route of `family` inside the jail's vnet, whatever its
+    /// gateway: ESRCH if there is none.
+    fn jail_route_delete_default(&self, jid: i32, family: AddrFamily) -> HostResult<()>;
 
     // ---- file-tree work (real I/O on every host) ----
     /// `lstat`: what the path is, `None` if it does not exist.

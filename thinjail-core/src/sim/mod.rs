@@ -32,11 +32,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::hash::{DefaultHasher, Hasher};
 use std::io::{self, Write};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use ipnet::{IpNet, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
 use crate::exec::{Lock, LockDir, LockGuard, LockKey};
@@ -46,8 +47,8 @@ mod zfs;
 pub use zfs::{MOUNT_BUSY_RETRY, SimZfs};
 
 use crate::host::{
-    DatasetProps, EpairPair, Errno, FileKind, FsType, Host, HostError, HostResult, IfInfo, IfKind,
-    JailCommand, JailInfo, JailSpec, MountInfo, Object, OpKind,
+    AddrFamily, DatasetProps, EpairPair, Errno, FileKind, FsType, Host, HostError, HostResult,
+    IfInfo, IfKind, JailCommand, JailInfo, JailSpec, MountInfo, Object, OpKind,
 };
 use crate::jailparams;
 
@@ -138,8 +139,10 @@ pub struct JailState {
     /// The other [`JailSpec::params`] it was created with, by positive name, values in
     /// jail(8)'s text form (as [`JailInfo::params`]).
     pub params: BTreeMap<String, String>,
-    /// Default route of its vnet.
+    /// IPv4 default route of its vnet.
     pub default_route: Option<Ipv4Addr>,
+    /// IPv6 default route of its vnet.
+    pub default_route6: Option<Ipv6Addr>,
     /// Commands run inside it, in order.
     pub execs: Vec<JailCommand>,
 }
@@ -221,6 +224,9 @@ struct SimIf {
     up: bool,
     descr: Option<String>,
     addrs: Vec<(Ipv4Addr, u8)>,
+    /// IPv6 addresses (a model saved before IPv6 was simulated has none).
+    #[serde(default)]
+    addrs6: Vec<(Ipv6Addr, u8)>,
     members: Vec<u64>,
     bridge: Option<u64>,
 }
@@ -240,6 +246,9 @@ struct Model {
     /// Identity of each entry of `mounts`.
     mount_ids: Vec<u64>,
     next_mount: u64,
+    /// The IPv6 default route of each VNET jail's vnet, by jid (the IPv4 one is in [`SimJail`]).
+    #[serde(default)]
+    routes6: BTreeMap<i32, Ipv6Addr>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -378,6 +387,7 @@ impl Model {
             up: false,
             descr: None,
             addrs: Vec::new(),
+            addrs6: Vec::new(),
             members: Vec::new(),
             bridge: None,
         }
@@ -414,6 +424,7 @@ impl Model {
             i.vnet = to;
             i.up = false;
             i.addrs.clear();
+            i.addrs6.clear();
         }
     }
 
@@ -482,6 +493,7 @@ impl Model {
             up: i.up,
             description: i.descr.clone(),
             addrs: i.addrs.clone(),
+            addrs6: i.addrs6.clone(),
             members: i.members.iter().map(name_of).collect(),
             member_of: i.bridge.as_ref().map(name_of),
         }
@@ -826,6 +838,7 @@ impl SimHost {
                             allow: j.allow.clone(),
                             params: j.params.clone(),
                             default_route: j.default_route,
+                            default_route6: m.routes6.get(jid).copied(),
                             execs: j.execs.clone(),
                         },
                     )
@@ -1631,6 +1644,7 @@ impl Host for SimHost {
             if m.jails.remove(&jid).is_none() {
                 return Err(e(op, Object::Jid(jid), Errno::EINVAL));
             }
+            m.routes6.remove(&jid);
             // The vnet goes away: its own interfaces are destroyed, loaned ones go home.
             let in_vnet: Vec<u64> = m
                 .ifaces
@@ -2023,7 +2037,7 @@ impl Host for SimHost {
         })
     }
 
-    fn jail_if_addr_add(&self, jid: i32, name: &str, addr: Ipv4Addr, prefix: u8) -> HostResult<()> {
+    fn jail_if_addr_add(&self, jid: i32, name: &str, addr: IpNet) -> HostResult<()> {
         let op = OpKind::JailIfAddrAdd;
         let obj = Object::Interface {
             name: name.into(),
@@ -2031,22 +2045,58 @@ impl Host for SimHost {
         };
         self.op(op, obj.clone(), |m| {
             let v = m.jail_vnet(op, jid)?;
-            if prefix > 32 || addr.is_unspecified() {
-                return Err(em(op, obj, Errno::EINVAL, "invalid address or prefix"));
+            match addr {
+                IpNet::V4(n) => {
+                    let (addr, prefix) = (n.addr(), n.prefix_len());
+                    if addr.is_unspecified() {
+                        return Err(em(op, obj, Errno::EINVAL, "invalid address or prefix"));
+                    }
+                    let Some(id) = m.find_if(v, name) else {
+                        return Err(e(op, obj, Errno::ENXIO));
+                    };
+                    if let Some(i) = m.ifaces.get_mut(&id) {
+                        // SIOCAIFADDR on an existing address updates it.
+                        i.addrs.retain(|(a, _)| *a != addr);
+                        i.addrs.push((addr, prefix));
+                    }
+                    Ok(())
+                }
+                IpNet::V6(n) => {
+                    let (addr, prefix) = (n.addr(), n.prefix_len());
+                    let Some(id) = m.find_if(v, name) else {
+                        return Err(e(op, obj, Errno::ENXIO));
+                    };
+                    // netinet6/in6.c in6_validate_ifra (FreeBSD 14): a new address needs a
+                    // prefix mask, and `in6_mask2len(mask) <= 0` is EINVAL (so /0 is refused;
+                    // lengths over 128 cannot be expressed in a mask, nor in an `IpNet`).
+                    if prefix == 0 {
+                        return Err(em(op, obj, Errno::EINVAL, "IPv6 prefix length 0"));
+                    }
+                    let Some(i) = m.ifaces.get_mut(&id) else {
+                        return Err(e(op, obj, Errno::ENXIO));
+                    };
+                    match i.addrs6.iter().find(|(a, _)| *a == addr) {
+                        // in6_validate_ifra: "the prefix length of an existing address should
+                        // not be changed" → EINVAL; the same length updates the address
+                        // (SIOCAIFADDR_IN6 → in6_update_ifa with the existing ia): success.
+                        Some((_, p)) if *p != prefix => Err(em(
+                            op,
+                            obj,
+                            Errno::EINVAL,
+                            "the prefix length of an existing address cannot be changed",
+                        )),
+                        Some(_) => Ok(()),
+                        None => {
+                            i.addrs6.push((addr, prefix));
+                            Ok(())
+                        }
+                    }
+                }
             }
-            let Some(id) = m.find_if(v, name) else {
-                return Err(e(op, obj, Errno::ENXIO));
-            };
-            if let Some(i) = m.ifaces.get_mut(&id) {
-                // SIOCAIFADDR on an existing address updates it.
-                i.addrs.retain(|(a, _)| *a != addr);
-                i.addrs.push((addr, prefix));
-            }
-            Ok(())
         })
     }
 
-    fn jail_if_addr_delete(&self, jid: i32, name: &str, addr: Ipv4Addr) -> HostResult<()> {
+    fn jail_if_addr_delete(&self, jid: i32, name: &str, addr: IpAddr) -> HostResult<()> {
         let op = OpKind::JailIfAddrDelete;
         let obj = Object::Interface {
             name: name.into(),
@@ -2061,14 +2111,34 @@ impl Host for SimHost {
                 .ifaces
                 .get_mut(&id)
                 .ok_or_else(|| e(op, obj.clone(), Errno::ENXIO))?;
-            if !i.addrs.iter().any(|(a, _)| *a == addr) {
+            // SIOCDIFADDR / SIOCDIFADDR_IN6 (in6_control: no such address → EADDRNOTAVAIL).
+            let had = match addr {
+                IpAddr::V4(a4) => {
+                    let n = i.addrs.len();
+                    i.addrs.retain(|(a, _)| *a != a4);
+                    n != i.addrs.len()
+                }
+                IpAddr::V6(a6) => {
+                    let n = i.addrs6.len();
+                    i.addrs6.retain(|(a, _)| *a != a6);
+                    n != i.addrs6.len()
+                }
+            };
+            if !had {
                 return Err(e(op, obj, Errno::EADDRNOTAVAIL));
             }
-            i.addrs.retain(|(a, _)| *a != addr);
             // Routes through a gateway that is no longer on-link go away with the address.
-            let still = on_link(m, v, m.jails.get(&jid).and_then(|j| j.default_route));
-            if !still && let Some(j) = m.jails.get_mut(&jid) {
+            let gw4 = m.jails.get(&jid).and_then(|j| j.default_route);
+            if gw4.is_some()
+                && !on_link(m, v, gw4)
+                && let Some(j) = m.jails.get_mut(&jid)
+            {
                 j.default_route = None;
+            }
+            if let Some(gw6) = m.routes6.get(&jid).copied()
+                && !on_link6(m, v, gw6)
+            {
+                m.routes6.remove(&jid);
             }
             Ok(())
         })
@@ -2092,11 +2162,15 @@ impl Host for SimHost {
         })
     }
 
-    fn jail_route_add_default(&self, jid: i32, gateway: Ipv4Addr) -> HostResult<()> {
+    fn jail_route_add_default(&self, jid: i32, gateway: IpAddr) -> HostResult<()> {
         let op = OpKind::JailRouteAddDefault;
         self.op(op, Object::Jid(jid), |m| {
             let v = m.jail_vnet(op, jid)?;
-            if m.jails.get(&jid).and_then(|j| j.default_route).is_some() {
+            let exists = match gateway {
+                IpAddr::V4(_) => m.jails.get(&jid).and_then(|j| j.default_route).is_some(),
+                IpAddr::V6(_) => m.routes6.contains_key(&jid),
+            };
+            if exists {
                 return Err(em(
                     op,
                     Object::Jid(jid),
@@ -2104,7 +2178,22 @@ impl Host for SimHost {
                     "default route exists",
                 ));
             }
-            if !on_link(m, v, Some(gateway)) {
+            let reachable = match gateway {
+                IpAddr::V4(g) => on_link(m, v, Some(g)),
+                IpAddr::V6(g) if g.is_unicast_link_local() => {
+                    // A link-local gateway is only meaningful with its interface's scope
+                    // (fe80::1%epair0b); the call carries none, and FreeBSD's host refuses it
+                    // before the fork (freebsd-netif JailOps::push), so this does too.
+                    return Err(em(
+                        op,
+                        Object::Jid(jid),
+                        Errno::EINVAL,
+                        "a link-local gateway needs an interface scope",
+                    ));
+                }
+                IpAddr::V6(g) => on_link6(m, v, g),
+            };
+            if !reachable {
                 return Err(em(
                     op,
                     Object::Jid(jid),
@@ -2112,23 +2201,41 @@ impl Host for SimHost {
                     "gateway is not on-link",
                 ));
             }
-            if let Some(j) = m.jails.get_mut(&jid) {
-                j.default_route = Some(gateway);
+            match gateway {
+                IpAddr::V4(g) => {
+                    if let Some(j) = m.jails.get_mut(&jid) {
+                        j.default_route = Some(g);
+                    }
+                }
+                IpAddr::V6(g) => {
+                    m.routes6.insert(jid, g);
+                }
             }
             Ok(())
         })
     }
 
-    fn jail_route_delete_default(&self, jid: i32) -> HostResult<()> {
+    fn jail_route_delete_default(&self, jid: i32, family: AddrFamily) -> HostResult<()> {
         let op = OpKind::JailRouteDeleteDefault;
         self.op(op, Object::Jid(jid), |m| {
             m.jail_vnet(op, jid)?;
-            match m.jails.get_mut(&jid) {
-                Some(j) if j.default_route.is_some() => {
-                    j.default_route = None;
-                    Ok(())
-                }
-                _ => Err(em(op, Object::Jid(jid), Errno::ESRCH, "no default route")),
+            let had = match family {
+                AddrFamily::Inet => m
+                    .jails
+                    .get_mut(&jid)
+                    .and_then(|j| j.default_route.take())
+                    .is_some(),
+                AddrFamily::Inet6 => m.routes6.remove(&jid).is_some(),
+            };
+            if had {
+                Ok(())
+            } else {
+                Err(em(
+                    op,
+                    Object::Jid(jid),
+                    Errno::ESRCH,
+                    &format!("no {family} default route"),
+                ))
             }
         })
     }
@@ -2245,6 +2352,15 @@ fn on_link(m: &Model, v: i32, gw: Option<Ipv4Addr>) -> bool {
             };
             u32::from(*a) & mask == u32::from(gw) & mask
         })
+}
+
+/// Is `gw` inside the prefix of an IPv6 address configured in vnet `v`?
+fn on_link6(m: &Model, v: i32, gw: Ipv6Addr) -> bool {
+    m.ifaces
+        .values()
+        .filter(|i| i.vnet == v)
+        .flat_map(|i| i.addrs6.iter())
+        .any(|(a, p)| Ipv6Net::new(*a, *p).is_ok_and(|n| n.contains(&gw)))
 }
 
 fn check_props(op: OpKind, name: &str, props: &DatasetProps) -> HostResult<()> {

@@ -2,7 +2,7 @@
 //! recipe's create-and-start plan for one thin jail.
 #![allow(dead_code)]
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use thinjail_core::exec::{Context, IfRef, Op};
@@ -112,9 +112,8 @@ pub fn plan(name: &str, ip: u8) -> Vec<Op> {
                 ..Default::default()
             },
         },
-        Op::CreateEpair { bind: "e".into() },
-        Op::DescribeIf {
-            iface: IfRef::var("e.a"),
+        Op::CreateEpair {
+            bind: "e".into(),
             description: format!("jail:{name}"),
         },
         Op::IfUp {
@@ -135,7 +134,7 @@ pub fn plan(name: &str, ip: u8) -> Vec<Op> {
         Op::JailAddr {
             jail: name.into(),
             iface: IfRef::var("e.b"),
-            addr: Ipv4Addr::new(192, 168, 7, ip),
+            addr: IpAddr::V4(Ipv4Addr::new(192, 168, 7, ip)),
             prefix: 24,
         },
         Op::JailIfUp {
@@ -144,7 +143,7 @@ pub fn plan(name: &str, ip: u8) -> Vec<Op> {
         },
         Op::JailDefaultRoute {
             jail: name.into(),
-            gateway: Ipv4Addr::new(192, 168, 7, 1),
+            gateway: IpAddr::V4(Ipv4Addr::new(192, 168, 7, 1)),
         },
         Op::JailExec {
             jail: name.into(),
@@ -157,6 +156,30 @@ pub fn plan(name: &str, ip: u8) -> Vec<Op> {
             },
         },
     ]
+}
+
+/// [`plan`] for a dual-stack jail: after the IPv4 default route, the address
+/// `2001:db8:7::<ip>/64` on the b side and the IPv6 default route via `2001:db8:7::1`, as
+/// `Runner::start_ops` orders them.
+pub fn plan_dual(name: &str, ip: u8) -> Vec<Op> {
+    let mut steps = plan(name, ip);
+    let exec = steps.len() - 1;
+    steps.splice(
+        exec..exec,
+        [
+            Op::JailAddr {
+                jail: name.into(),
+                iface: IfRef::var("e.b"),
+                addr: IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 7, 0, 0, 0, 0, ip.into())),
+                prefix: 64,
+            },
+            Op::JailDefaultRoute {
+                jail: name.into(),
+                gateway: IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 7, 0, 0, 0, 0, 1)),
+            },
+        ],
+    );
+    steps
 }
 
 /// `exec.stop`, remove the jail, drop the epair from the bridge and destroy it, unmount in
