@@ -4,7 +4,7 @@
 //!
 //! - Building operations (`host_init`, `template_create`, `template_update`, `create`, `start`,
 //!   `enable`) run with [`Executor::run`]: on any error the completed steps are undone in reverse,
-//!   and after a crash [`Runner::new`] finishes the undo (it runs [`recover_dir`]).
+//!   and after a crash [`Runner::new`] finishes the undo (it runs [`recover_dir`](crate::exec::recover_dir)).
 //! - Teardown operations (`stop`, `destroy`, `template_destroy`) run with
 //!   [`Executor::run_forward`]: they are journaled first and completed after a failure or crash.
 //! - Each operation takes its locks before it looks at the host: the jail (exclusive), the
