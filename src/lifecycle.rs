@@ -439,6 +439,18 @@ pub(crate) fn template(g: &Global, c: TemplateCmd) -> Result<(), String> {
 
 fn start(r: &Runner<'_>, j: &ThinJail) -> Result<(), String> {
     let ops = r.start_ops(j).map_err(err)?;
+    // The jail starts from the options given now; say so when `jail create` was given others
+    // (e.g. --param), which its jail.conf.d file (used by `service jail start`) has.
+    let conf = r.real(&j.conf_path());
+    if let Ok(on_disk) = std::fs::read_to_string(&conf)
+        && on_disk != thinjail_core::jailconf::render(&j.jail_conf())
+    {
+        eprintln!(
+            "note: {} differs from what these options give (was the jail created with other \
+             options, e.g. --param?); starting it with the options given now",
+            j.conf_path().display()
+        );
+    }
     println!("jail start {}:", j.name());
     print_ops(&ops);
     let ctx = r.start(j).map_err(err)?;
@@ -518,6 +530,11 @@ pub(crate) fn jail(g: &Global, c: JailCmd) -> Result<(), String> {
                             },
                             s.path.map(|p| p.display().to_string()).unwrap_or_default()
                         );
+                        if !s.params.is_empty() {
+                            let p: Vec<String> =
+                                s.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                            println!("  params: {}", p.join(" "));
+                        }
                     }
                     Ok(())
                 }

@@ -10,6 +10,7 @@ pub mod exec;
 pub mod fstab;
 pub mod host;
 pub mod jailconf;
+pub mod jailparams;
 pub mod model;
 pub mod plan;
 pub mod rcconf;

@@ -4,7 +4,7 @@
 //!
 //! - Building operations (`host_init`, `template_create`, `template_update`, `create`, `start`,
 //!   `enable`) run with [`Executor::run`]: on any error the completed steps are undone in reverse,
-//!   and after a crash [`Runner::new`] finishes the undo (it runs [`recover_dir`]).
+//!   and after a crash [`Runner::new`] finishes the undo (it runs [`recover_dir`](crate::exec::recover_dir)).
 //! - Teardown operations (`stop`, `destroy`, `template_destroy`) run with
 //!   [`Executor::run_forward`]: they are journaled first and completed after a failure or crash.
 //! - Each operation takes its locks before it looks at the host: the jail (exclusive), the
@@ -81,6 +81,21 @@ pub type RunResult<T> = Result<T, RunError>;
 /// default, 10 seconds).
 pub const EXEC_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// One further jail parameter checked as a FreeBSD 14 host checks it at creation
+/// ([`crate::jailparams::check_text`]): its positive name and value, or the refusal naming it.
+fn check_param(name: &str, text: Option<&str>) -> RunResult<(String, freebsd_jail::Value)> {
+    crate::jailparams::check_text(name, text).map_err(|e| {
+        let shown = match text {
+            Some(v) => format!("{name}={v}"),
+            None => name.to_string(),
+        };
+        RunError::Refused(format!(
+            "jail parameter {shown}: {} (the kernel would answer {})",
+            e.errmsg, e.errno
+        ))
+    })
+}
+
 fn refused<T>(msg: impl Into<String>) -> RunResult<T> {
     Err(RunError::Refused(msg.into()))
 }
@@ -100,6 +115,9 @@ pub struct JailStatus {
     pub addrs: Vec<(Ipv4Addr, u8)>,
     /// IPv6 addresses inside its vnet (other than link-local ones).
     pub addrs6: Vec<(Ipv6Addr, u8)>,
+    /// The further parameters it runs with, as the host reports them
+    /// ([`crate::host::JailInfo::params`]; empty when stopped, and on the real host).
+    pub params: std::collections::BTreeMap<String, String>,
 }
 
 /// Runs the recipe's operations on a host, with journal, undo, recovery and locks.
@@ -547,6 +565,13 @@ impl<'h> Runner<'h> {
     /// the clone, make the root directory, write the fstab, `/etc/jail.conf` (if absent) and
     /// `/etc/jail.conf.d/<name>.conf`.
     pub fn create_ops(&self, j: &ThinJail) -> RunResult<Vec<Op>> {
+        // Values of kernel parameters are checked now (jail.conf gets them too); names are
+        // checked by `jail start`, as jail.conf may also carry jail(8)'s own parameters.
+        for p in j.params() {
+            if crate::jailparams::lookup(&p.name).is_some() {
+                check_param(&p.name, p.value.as_deref())?;
+            }
+        }
         self.require_template(j.template())?;
         if self.exists(&j.conf_path())? || self.exists(&j.root())? {
             return refused(format!("jail {} already exists", j.name()));
@@ -614,7 +639,15 @@ impl<'h> Runner<'h> {
         Ok(ops)
     }
 
-    fn jail_spec(&self, j: &ThinJail) -> RunResult<JailSpec> {
+    /// The [`JailSpec`] `jail start` creates the jail with: the model's fields, then every
+    /// further parameter of the model checked against the FreeBSD 14 table and the kernel's
+    /// rules ([`crate::jailparams`]) so that a bad one is refused here, before anything on the
+    /// host changes. `allow.*`, `enforce_statfs`, `children.max` and (without VNET) `ip4.addr`
+    /// go to their typed fields; the others pass through in order in [`JailSpec::params`].
+    /// jail(8)'s own pseudo-parameters (`exec.*`, `mount.*`, `depend`, …) and names the
+    /// table does not know are refused.
+    pub fn jail_spec(&self, j: &ThinJail) -> RunResult<JailSpec> {
+        use freebsd_jail::Value;
         let mut spec = JailSpec {
             name: j.name().into(),
             path: j.root(),
@@ -626,27 +659,39 @@ impl<'h> Runner<'h> {
             ..Default::default()
         };
         for p in j.params() {
-            let num = |v: &Option<String>| -> RunResult<u32> {
-                v.as_deref().and_then(|s| s.parse().ok()).ok_or_else(|| {
-                    RunError::Refused(format!("parameter {} needs a number", p.name))
-                })
+            let shown = match &p.value {
+                Some(v) => format!("{}={v}", p.name),
+                None => p.name.clone(),
             };
-            if let Some(a) = p.name.strip_prefix("allow.") {
-                match p.value.as_deref() {
-                    None | Some("1") | Some("true") => spec.allow.push(a.into()),
-                    Some("0") | Some("false") => spec.allow.retain(|x| x != a),
-                    Some(v) => return refused(format!("allow.{a}={v}: expected a boolean")),
-                }
-            } else if p.name == "enforce_statfs" {
-                spec.enforce_statfs = Some(num(&p.value)?);
-            } else if p.name == "children.max" {
-                spec.children_max = Some(num(&p.value)?);
-            } else {
+            if crate::jailparams::is_pseudo(&p.name) {
                 return refused(format!(
-                    "jail parameter {} is not supported when thinjail starts the jail itself \
-                     (use jail.conf and service jail start)",
-                    p.name
+                    "jail parameter {shown}: a jail(8) pseudo-parameter, not applied when \
+                     thinjail starts the jail itself (use jail.conf and service jail start)"
                 ));
+            }
+            let (pos, value) = check_param(&p.name, p.value.as_deref())?;
+            if spec.vnet && matches!(pos.as_str(), "ip4" | "ip4.addr" | "ip6" | "ip6.addr") {
+                return refused(format!(
+                    "jail parameter {shown}: VNET jails cannot have IP address restrictions \
+                     (the jail's addresses are configured inside its own network stack)"
+                ));
+            }
+            match (pos.as_str(), value) {
+                (_, Value::Bool(on)) if pos.starts_with("allow.") => {
+                    let a = &pos["allow.".len()..];
+                    spec.allow.retain(|x| x != a);
+                    if on {
+                        spec.allow.push(a.into());
+                    }
+                }
+                ("enforce_statfs", Value::Int(v)) => {
+                    spec.enforce_statfs = Some(u32::try_from(v).unwrap_or_default())
+                }
+                ("children.max", Value::Int(v)) => {
+                    spec.children_max = Some(u32::try_from(v).unwrap_or_default())
+                }
+                ("ip4.addr", Value::Ip4(a)) => spec.ip4 = a,
+                _ => spec.params.push((p.name.clone(), p.value.clone())),
             }
         }
         Ok(spec)
@@ -1203,6 +1248,7 @@ impl<'h> Runner<'h> {
                 epair,
                 addrs,
                 addrs6,
+                params: info.map(|i| i.params.clone()).unwrap_or_default(),
             });
         }
         Ok(out)

@@ -553,7 +553,18 @@ impl Action for Op {
             }
             Op::MountZfs { dataset, .. } => format!("mount zfs {dataset}"),
             Op::Unmount { at } => format!("unmount {}", at.display()),
-            Op::CreateJail { spec } => format!("create jail {}", spec.name),
+            Op::CreateJail { spec } if spec.params.is_empty() => {
+                format!("create jail {}", spec.name)
+            }
+            Op::CreateJail { spec } => format!(
+                "create jail {} with {}",
+                spec.name,
+                spec.params
+                    .iter()
+                    .map(|(n, v)| v.as_ref().map_or(n.clone(), |v| format!("{n}={v}")))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
             Op::CreateEpair { bind, description } => {
                 format!("create epair as {bind} ({bind}.a described {description:?})")
             }

@@ -229,10 +229,17 @@ pub(crate) fn zprops(op: OpKind, name: &str, p: &DatasetProps) -> HostResult<fre
 
 /// The parameters `jail_set(2)` gets for a [`JailSpec`]: `persist`, the path as given (the
 /// kernel reports a missing one), known `allow.*` flags through [`freebsd_jail::Allow`] and
-/// others as raw booleans (the kernel answers ENOENT "unknown parameter").
+/// others as raw booleans (the kernel answers "unknown parameter"), then
+/// [`JailSpec::params`] in order, each converted from jail(8)'s text with the type `param_type`
+/// gives for it (on FreeBSD the kernel's, read from `security.jail.param.*` as libjail does),
+/// following jail(8)'s rules ([`crate::jailparams::to_value`]). Later occurrences replace
+/// earlier ones, as the kernel keeps the last.
 #[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
-pub(crate) fn jail_params(spec: &JailSpec) -> HostResult<freebsd_jail::JailParams> {
-    use freebsd_jail::{Allow, JailParams, Value, Vnet};
+pub(crate) fn jail_params(
+    spec: &JailSpec,
+    param_type: &dyn Fn(&str) -> HostResult<freebsd_jail::ParamType>,
+) -> HostResult<freebsd_jail::JailParams> {
+    use freebsd_jail::{Allow, IpMode, JailParams, JailSys, Value, Vnet};
     let op = OpKind::JailCreate;
     let obj = || Object::Jail(spec.name.clone());
     let mut b = JailParams::builder()
@@ -264,20 +271,104 @@ pub(crate) fn jail_params(spec: &JailSpec) -> HostResult<freebsd_jail::JailParam
         })?;
         b = b.children_max(v);
     }
-    let mut flags = Allow::empty();
+    let mut allow = Allow::empty();
+    let mut deny = Allow::empty();
+    // Booleans and other parameters the builder has no typed method for, last one kept.
+    let mut extra: Vec<(String, Value)> = Vec::new();
+    let push = |extra: &mut Vec<(String, Value)>, n: String, v: Value| {
+        extra.retain(|(m, _)| *m != n);
+        extra.push((n, v));
+    };
     for a in &spec.allow {
         let param = format!("allow.{a}");
         match Allow::from_param_name(&param) {
-            Some(f) => flags |= f,
-            // Sent as given: the kernel answers ENOENT "unknown parameter" for a bad
-            // name, and knows allow.* flags newer than this list.
-            None => b = b.param(param, Value::Bool(true)),
+            Some(f) => allow |= f,
+            // Sent as given: the kernel answers "unknown parameter" for a bad name, and knows
+            // allow.* flags newer than this list.
+            None => push(&mut extra, param, Value::Bool(true)),
         }
     }
-    if !flags.is_empty() {
-        b = b.allow(flags);
+    for (name, text) in &spec.params {
+        let bad = |errno: Errno, msg: String| {
+            HostError::os_msg(op, obj(), errno, format!("{name}: {msg}"))
+        };
+        let positive = crate::jailparams::positive_name(name);
+        if super::SPEC_FIELD_PARAMS
+            .iter()
+            .any(|f| *f == name || Some(f.to_string()) == positive)
+        {
+            return Err(bad(
+                Errno::EINVAL,
+                "set through the JailSpec field, not params".into(),
+            ));
+        }
+        let ty = param_type(name)?;
+        let (pos, value) = crate::jailparams::to_value(name, ty, text.as_deref())
+            .map_err(|e| bad(e.errno, e.errmsg))?;
+        let not_typed = |v: &Value| bad(Errno::EINVAL, format!("unexpected kernel type {v:?}"));
+        match (pos.as_str(), value) {
+            (_, Value::Bool(on)) if Allow::from_param_name(&pos).is_some() => {
+                let f = Allow::from_param_name(&pos).unwrap_or_else(Allow::empty);
+                if on {
+                    allow |= f;
+                    deny -= f;
+                } else {
+                    deny |= f;
+                    allow -= f;
+                }
+            }
+            ("securelevel", Value::Int(v)) => b = b.securelevel(v),
+            ("osreldate", Value::Int(v)) => b = b.osreldate(v),
+            ("jid", Value::Int(v)) => b = b.jid(v),
+            ("osrelease", Value::Str(v)) => b = b.osrelease(v),
+            ("host.domainname", Value::Str(v)) => b = b.domainname(v),
+            ("ip4" | "ip6", Value::JailSys(js)) => {
+                b = match (pos.as_str(), js) {
+                    ("ip4", JailSys::Inherit) => b.ip4(IpMode::Inherit),
+                    ("ip4", JailSys::Disable) => b.ip4(IpMode::Disable),
+                    // `new` without addresses: restricted to none, as an empty ip4.addr.
+                    ("ip4", JailSys::New) => b.ip4(IpMode::Addrs(Vec::new())),
+                    (_, JailSys::Inherit) => b.ip6(IpMode::Inherit),
+                    (_, JailSys::Disable) => b.ip6(IpMode::Disable),
+                    (_, JailSys::New) => b.ip6(IpMode::Addrs(Vec::new())),
+                }
+            }
+            ("ip6.addr", Value::Ip6(a)) => b = b.ip6_addrs(a),
+            (
+                "securelevel" | "osreldate" | "jid" | "osrelease" | "host.domainname" | "ip4"
+                | "ip6" | "ip6.addr",
+                v,
+            ) => return Err(not_typed(&v)),
+            (_, v) => push(&mut extra, pos, v),
+        }
+    }
+    if !allow.is_empty() {
+        b = b.allow(allow);
+    }
+    if !deny.is_empty() {
+        b = b.deny(deny);
+    }
+    for (n, v) in extra {
+        b = b.param(n, v);
     }
     b.build().map_err(|e| jail_error(op, obj(), &e))
+}
+
+/// `freebsd_jail::param_type` as a [`HostResult`]: a name the kernel does not describe is
+/// `ENOENT` "unknown parameter: NAME" (libjail's `jailparam_type()` answer).
+#[cfg(target_os = "freebsd")]
+fn kernel_param_type(spec: &JailSpec, name: &str) -> HostResult<freebsd_jail::ParamType> {
+    freebsd_jail::param_type(name).map_err(|e| match e {
+        freebsd_jail::Error::Invalid { .. } if e.to_string().contains("unknown parameter") => {
+            HostError::os_msg(
+                OpKind::JailCreate,
+                Object::Jail(spec.name.clone()),
+                Errno::ENOENT,
+                format!("unknown parameter: {name}"),
+            )
+        }
+        e => jail_error(OpKind::JailCreate, Object::Jail(spec.name.clone()), &e),
+    })
 }
 
 /// A `jail_get(2)` answer as a [`JailInfo`].
@@ -290,6 +381,7 @@ pub(crate) fn to_info(j: freebsd_jail::JailInfo) -> JailInfo {
         hostname: j.hostname,
         vnet: j.vnet == Some(freebsd_jail::JailSys::New),
         devfs_ruleset: u16::try_from(j.devfs_ruleset).unwrap_or(0),
+        params: Default::default(),
     }
 }
 
@@ -1001,7 +1093,7 @@ mod sys {
         fn jail_create(&self, spec: &JailSpec) -> HostResult<i32> {
             let op = OpKind::JailCreate;
             let obj = || Object::Jail(spec.name.clone());
-            let params = jail_params(spec)?;
+            let params = jail_params(spec, &|n| kernel_param_type(spec, n))?;
             freebsd_jail::create(&params)
                 .map(|j| j.jid())
                 .map_err(|e| jail_error(op, obj(), &e))
@@ -1526,6 +1618,98 @@ mod tests {
         assert!(e.to_string().contains("zdata/t"), "{e}");
     }
 
+    /// The FreeBSD 14 table standing in for the kernel's `security.jail.param.*`.
+    fn table(name: &str) -> HostResult<freebsd_jail::ParamType> {
+        crate::jailparams::lookup(name)
+            .map(|d| d.ty)
+            .ok_or_else(|| {
+                HostError::os_msg(
+                    OpKind::JailCreate,
+                    Object::Jail("dev".into()),
+                    Errno::ENOENT,
+                    format!("unknown parameter: {name}"),
+                )
+            })
+    }
+
+    #[test]
+    fn jail_spec_params_in_text_form() {
+        use freebsd_jail::{JailSys, Value};
+        let spec = |params: &[(&str, Option<&str>)]| JailSpec {
+            name: "dev".into(),
+            path: "/zdata/jails/dev".into(),
+            vnet: true,
+            allow: vec!["raw_sockets".into()],
+            params: params
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.map(str::to_string)))
+                .collect(),
+            ..JailSpec::default()
+        };
+        let p = jail_params(
+            &spec(&[
+                ("securelevel", Some("3")),
+                ("sysvshm", Some("new")),
+                ("sysvmsg", None),
+                ("osrelease", Some("13.2-RELEASE")),
+                ("host.domainname", Some("example.org")),
+                ("allow.mount.nullfs", None),
+                ("allow.mount", Some("true")),
+                ("allow.noraw_sockets", None),
+                ("allow.vmm", Some("0")),
+                ("linux.osrelease", Some("5.15.0")),
+                ("sysvshm", Some("inherit")),
+            ]),
+            &table,
+        )
+        .unwrap();
+        assert_eq!(p.get("securelevel"), Some(&Value::Int(3)));
+        assert_eq!(p.get("osrelease"), Some(&Value::Str("13.2-RELEASE".into())));
+        assert_eq!(
+            p.get("host.domainname"),
+            Some(&Value::Str("example.org".into()))
+        );
+        // The last occurrence wins; a bare jailsys parameter is `new`.
+        assert_eq!(p.get("sysvshm"), Some(&Value::JailSys(JailSys::Inherit)));
+        assert_eq!(p.get("sysvmsg"), Some(&Value::JailSys(JailSys::New)));
+        assert_eq!(p.get("linux.osrelease"), Some(&Value::Str("5.15.0".into())));
+        let names = p.names();
+        for n in [
+            "allow.mount.nullfs",
+            "allow.mount",
+            "allow.noraw_sockets",
+            "allow.novmm",
+        ] {
+            assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
+        }
+        assert!(!names.iter().any(|x| x == "allow.raw_sockets"), "{names:?}");
+        // Refusals name the jail and the parameter, with the errno.
+        let err = |ps: &[(&str, Option<&str>)]| jail_params(&spec(ps), &table).unwrap_err();
+        let e = err(&[("securelevel", Some("abc"))]);
+        assert_eq!(e.errno(), Some(Errno::EINVAL));
+        assert!(
+            e.to_string().contains("jail \"dev\"") && e.to_string().contains("securelevel"),
+            "{e}"
+        );
+        let e = err(&[("allow.flying", None)]);
+        assert_eq!(e.errno(), Some(Errno::ENOENT));
+        assert!(
+            e.to_string().contains("unknown parameter: allow.flying"),
+            "{e}"
+        );
+        assert_eq!(
+            err(&[("sysvsem", Some("sometimes"))]).errno(),
+            Some(Errno::EINVAL)
+        );
+        assert_eq!(err(&[("path", Some("/x"))]).errno(), Some(Errno::EINVAL));
+        assert_eq!(err(&[("nopersist", None)]).errno(), Some(Errno::EINVAL));
+        // A VNET jail refuses IP restrictions given as parameters too.
+        assert_eq!(
+            err(&[("ip6.addr", Some("2001:db8::2"))]).errno(),
+            Some(Errno::EINVAL)
+        );
+    }
+
     #[test]
     fn jail_spec_to_params() {
         let spec = JailSpec {
@@ -1539,7 +1723,7 @@ mod tests {
             allow: vec!["raw_sockets".into(), "future_flag".into()],
             ..JailSpec::default()
         };
-        let p = jail_params(&spec).unwrap();
+        let p = jail_params(&spec, &table).unwrap();
         let names = p.names();
         for n in [
             "name",
@@ -1561,20 +1745,26 @@ mod tests {
             ip4: vec!["10.0.0.2".parse().unwrap()],
             ..spec.clone()
         };
-        assert_eq!(jail_params(&both).unwrap_err().errno(), Some(Errno::EINVAL));
+        assert_eq!(
+            jail_params(&both, &table).unwrap_err().errno(),
+            Some(Errno::EINVAL)
+        );
         let relative = JailSpec {
             path: "jails/dev".into(),
             ..spec.clone()
         };
         assert_eq!(
-            jail_params(&relative).unwrap_err().errno(),
+            jail_params(&relative, &table).unwrap_err().errno(),
             Some(Errno::EINVAL)
         );
         let huge = JailSpec {
             enforce_statfs: Some(u32::MAX),
             ..spec
         };
-        assert_eq!(jail_params(&huge).unwrap_err().errno(), Some(Errno::EINVAL));
+        assert_eq!(
+            jail_params(&huge, &table).unwrap_err().errno(),
+            Some(Errno::EINVAL)
+        );
     }
 
     #[test]

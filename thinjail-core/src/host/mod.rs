@@ -403,7 +403,30 @@ pub struct JailSpec {
     pub children_max: Option<u32>,
     /// Boolean `allow.*` parameters to set, without the `allow.` prefix (`raw_sockets`).
     pub allow: Vec<String>,
+    /// Further parameters in jail(8)'s text form, passed in order after the fields above, as
+    /// jail.conf does: `(name, Some(value))` for `name=value`, `(name, None)` for a bare name
+    /// (`("securelevel", Some("3"))`, `("sysvshm", Some("new"))`, `("allow.mount.nullfs",
+    /// None)`, `("allow.nomlock", None)`). Each is converted to the type the kernel declares
+    /// for it (see [`crate::jailparams`]); unknown names fail with `ENOENT` "unknown parameter",
+    /// bad values with `EINVAL`. The fields above are set through their own fields: `name`,
+    /// `path`, `host.hostname`, `vnet`, `persist`, `devfs_ruleset`, `enforce_statfs`,
+    /// `children.max` and `ip4.addr` here are refused with `EINVAL`.
+    #[serde(default)]
+    pub params: Vec<(String, Option<String>)>,
 }
+
+/// Names [`JailSpec::params`] must not carry: [`JailSpec`] has a field for each.
+pub const SPEC_FIELD_PARAMS: &[&str] = &[
+    "name",
+    "path",
+    "host.hostname",
+    "vnet",
+    "persist",
+    "devfs_ruleset",
+    "enforce_statfs",
+    "children.max",
+    "ip4.addr",
+];
 
 /// A live jail.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -420,6 +443,12 @@ pub struct JailInfo {
     pub vnet: bool,
     /// devfs_ruleset.
     pub devfs_ruleset: u16,
+    /// The further parameters it was created with ([`JailSpec::params`]), by positive name in
+    /// jail(8)'s text form as `jls -n` prints them (`securelevel` → `"3"`, `allow.mlock` →
+    /// `"true"`, `sysvshm` → `"new"`). Filled by [`crate::sim::SimHost`]; the real host
+    /// leaves it empty (`jail_get(2)` would need each parameter named).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, String>,
 }
 
 /// A command run inside a jail (`exec.start`, `exec.stop`): fork, `jail_attach`, exec.

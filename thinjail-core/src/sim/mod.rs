@@ -42,6 +42,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::exec::{Lock, LockDir, LockGuard, LockKey};
 
+mod params;
 mod zfs;
 pub use zfs::{MOUNT_BUSY_RETRY, SimZfs};
 
@@ -49,6 +50,7 @@ use crate::host::{
     AddrFamily, DatasetProps, EpairPair, Errno, FileKind, FsType, Host, HostError, HostResult,
     IfInfo, IfKind, JailCommand, JailInfo, JailSpec, MountInfo, Object, OpKind,
 };
+use crate::jailparams;
 
 /// Directory under the root where a persistent SimHost keeps its model.
 pub const SIMHOST_DIR: &str = ".simhost";
@@ -65,35 +67,6 @@ pub const MAXHOSTNAMELEN: usize = 256;
 pub const ZFS_MAX_DATASET_NAME_LEN: usize = 256;
 /// `net.ifdescr_maxlen` default.
 pub const IFDESCR_MAXLEN: usize = 1024;
-
-const ALLOW_NAMES: &[&str] = &[
-    "set_hostname",
-    "sysvipc",
-    "raw_sockets",
-    "chflags",
-    "mount",
-    "quotas",
-    "socket_af",
-    "mlock",
-    "reserved_ports",
-    "read_msgbuf",
-    "unprivileged_proc_debug",
-    "suser",
-    "nfsd",
-    "extattr",
-    "adjtime",
-    "settime",
-    "routing",
-    "vmm",
-    "mount.devfs",
-    "mount.fdescfs",
-    "mount.nullfs",
-    "mount.procfs",
-    "mount.tmpfs",
-    "mount.zfs",
-    "mount.linprocfs",
-    "mount.linsysfs",
-];
 
 /// When an injected fault fires.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -160,8 +133,12 @@ pub struct JailState {
     pub info: JailInfo,
     /// `ip4.addr` (non-VNET jails).
     pub ip4: Vec<Ipv4Addr>,
-    /// `allow.*` flags set.
+    /// `allow.*` flags set (without the `allow.` prefix), from [`JailSpec::allow`] and the
+    /// `allow.*` entries of [`JailSpec::params`].
     pub allow: BTreeSet<String>,
+    /// The other [`JailSpec::params`] it was created with, by positive name, values in
+    /// jail(8)'s text form (as [`JailInfo::params`]).
+    pub params: BTreeMap<String, String>,
     /// IPv4 default route of its vnet.
     pub default_route: Option<Ipv4Addr>,
     /// IPv6 default route of its vnet.
@@ -225,6 +202,9 @@ struct SimJail {
     devfs_ruleset: u16,
     ip4: Vec<Ipv4Addr>,
     allow: BTreeSet<String>,
+    /// Further parameters by positive name, in text form (older saved models have none).
+    #[serde(default)]
+    params: BTreeMap<String, String>,
     default_route: Option<Ipv4Addr>,
     execs: Vec<JailCommand>,
     /// The mount its root directory was on at creation (the jail holds that vnode).
@@ -527,6 +507,7 @@ impl Model {
             hostname: j.hostname.clone(),
             vnet: j.vnet,
             devfs_ruleset: j.devfs_ruleset,
+            params: j.params.clone(),
         }
     }
 
@@ -855,6 +836,7 @@ impl SimHost {
                             info: Model::jail_info(*jid, j),
                             ip4: j.ip4.clone(),
                             allow: j.allow.clone(),
+                            params: j.params.clone(),
                             default_route: j.default_route,
                             default_route6: m.routes6.get(jid).copied(),
                             execs: j.execs.clone(),
@@ -1525,16 +1507,36 @@ impl Host for SimHost {
             {
                 return Err(em(op, obj, Errno::EINVAL, "Invalid enforce_statfs"));
             }
+            if let Some(c) = spec.children_max
+                && c >= JAIL_MAX as u32
+            {
+                // kern_jail.c: not below the parent's (prison0: JAIL_MAX); no message.
+                return Err(em(
+                    op,
+                    obj,
+                    Errno::EPERM,
+                    "children.max not below the parent's",
+                ));
+            }
+            let mut allow = BTreeSet::new();
             for a in &spec.allow {
-                if !ALLOW_NAMES.contains(&a.as_str()) {
-                    return Err(em(
-                        op,
-                        obj,
-                        Errno::ENOENT,
-                        &format!("unknown parameter: allow.{a}"),
-                    ));
+                let name = format!("allow.{a}");
+                match jailparams::lookup(&name) {
+                    Some(d) if d.ty.kind == freebsd_jail::Kind::Bool => {
+                        allow.insert(a.clone());
+                    }
+                    _ => {
+                        return Err(em(
+                            op,
+                            obj,
+                            Errno::ENOENT,
+                            &format!("unknown parameter: {name}"),
+                        ));
+                    }
                 }
             }
+            let extra = params::extra_params(spec, &mut allow)
+                .map_err(|pe| em(op, obj.clone(), pe.errno, &pe.errmsg))?;
             self.need_dir(m, op, &spec.path).map_err(|err| match err {
                 HostError::Os { errno, .. } => {
                     em(op, Object::Path(spec.path.clone()), errno, "path")
@@ -1542,7 +1544,33 @@ impl Host for SimHost {
                 other => other,
             })?;
             let numeric = !spec.name.is_empty() && spec.name.bytes().all(|b| b.is_ascii_digit());
-            let jid = if numeric {
+            let jid = if extra.jid > 0 {
+                if numeric && spec.name != extra.jid.to_string() {
+                    return Err(em(
+                        op,
+                        obj,
+                        Errno::EINVAL,
+                        "name cannot be numeric (unless it is the jid)",
+                    ));
+                }
+                if m.jails.contains_key(&extra.jid) {
+                    return Err(em(
+                        op,
+                        obj,
+                        Errno::EEXIST,
+                        &format!("jail {} already exists", extra.jid),
+                    ));
+                }
+                if !numeric && m.jails.values().any(|j| j.name == spec.name) {
+                    return Err(em(
+                        op,
+                        obj,
+                        Errno::EEXIST,
+                        &format!("jail \"{}\" already exists", spec.name),
+                    ));
+                }
+                extra.jid
+            } else if numeric {
                 let jid: i32 = spec.name.parse().unwrap_or(0);
                 if jid <= 0 || jid > JAIL_MAX {
                     return Err(em(op, obj, Errno::EINVAL, "jid out of range"));
@@ -1578,7 +1606,7 @@ impl Host for SimHost {
                     }
                 }
             };
-            if !numeric {
+            if !numeric && extra.jid == 0 {
                 m.last_jid = jid;
             }
             let name = if spec.name.is_empty() {
@@ -1596,7 +1624,8 @@ impl Host for SimHost {
                     vnet: spec.vnet,
                     devfs_ruleset: spec.devfs_ruleset.unwrap_or(0),
                     ip4: spec.ip4.clone(),
-                    allow: spec.allow.iter().cloned().collect(),
+                    allow,
+                    params: extra.params,
                     default_route: None,
                     execs: Vec::new(),
                     root_mount,

@@ -1,0 +1,147 @@
+//! `--param` end to end on a simulated host: `jail create NAME --param …` writes the
+//! parameters into the jail's jail.conf, `jail start NAME --param …` gives them to the
+//! (simulated) kernel, `jail list` prints them, and a bad value is refused before anything
+//! changes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn thinjail(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_thinjail"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn sim(root: &Path, args: &[&str]) -> Output {
+    let mut a = vec!["--sim", "--root", root.to_str().unwrap()];
+    a.extend_from_slice(args);
+    thinjail(&a)
+}
+
+fn ok(o: Output) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "stdout:\n{out}\nstderr:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+fn fails(o: Output, needle: &str) {
+    assert!(!o.status.success(), "unexpected success");
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains(needle), "{needle:?} not in:\n{e}");
+}
+
+/// Every file under `root` with its contents (the simulated host's model included).
+fn snapshot(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let p = e.path();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            let ft = e.file_type().unwrap();
+            if ft.is_dir() {
+                stack.push(p);
+                out.push((rel, Vec::new()));
+            } else if ft.is_file() {
+                out.push((rel, std::fs::read(&p).unwrap()));
+            } else {
+                out.push((rel, Vec::new()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn params_from_the_command_line_reach_the_jail() {
+    let d = tempfile::tempdir().unwrap();
+    let rel = d.path().join("rel");
+    let root = d.path().join("root");
+    ok(thinjail(&["release", "generate", rel.to_str().unwrap()]));
+    ok(sim(&root, &["host", "init"]));
+    ok(sim(
+        &root,
+        &[
+            "template",
+            "create",
+            "14.2-RELEASE",
+            "--archive",
+            rel.join("base.txz").to_str().unwrap(),
+        ],
+    ));
+    let params = [
+        "--param",
+        "securelevel=3",
+        "--param",
+        "sysvshm=new",
+        "--param",
+        "allow.mount.nullfs",
+    ];
+    // A bad value is refused by create, before anything is written.
+    let before = snapshot(&root);
+    fails(
+        sim(
+            &root,
+            &["jail", "create", "dev", "--param", "securelevel=abc"],
+        ),
+        "securelevel",
+    );
+    assert_eq!(snapshot(&root), before);
+    let mut a = vec!["jail", "create", "dev"];
+    a.extend_from_slice(&params);
+    ok(sim(&root, &a));
+    let conf = std::fs::read_to_string(root.join("etc/jail.conf.d/dev.conf")).unwrap();
+    assert!(
+        conf.contains("securelevel") && conf.contains("sysvshm"),
+        "{conf}"
+    );
+    // jail start refuses parameters it cannot apply, before anything changes.
+    let before = snapshot(&root);
+    fails(
+        sim(
+            &root,
+            &["jail", "start", "dev", "--param", "exec.stop=/bin/true"],
+        ),
+        "pseudo-parameter",
+    );
+    fails(
+        sim(
+            &root,
+            &["jail", "start", "dev", "--param", "sysvshm=sometimes"],
+        ),
+        "sysvshm",
+    );
+    assert_eq!(snapshot(&root), before);
+    let mut a = vec!["jail", "start", "dev"];
+    a.extend_from_slice(&params);
+    let o = sim(&root, &a);
+    // Started with the options it was created with: no note.
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("differs"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let s = ok(o);
+    assert!(
+        s.contains("create jail dev with securelevel=3 sysvshm=new"),
+        "{s}"
+    );
+    let s = ok(sim(&root, &["jail", "list"]));
+    assert!(s.contains("  params: securelevel=3 sysvshm=new"), "{s}");
+    ok(sim(&root, &["jail", "stop", "dev"]));
+    // Started without them: it runs, and says the jail.conf.d file has other options.
+    let o = sim(&root, &["jail", "start", "dev"]);
+    let e = String::from_utf8_lossy(&o.stderr).into_owned();
+    ok(o);
+    assert!(e.contains("/etc/jail.conf.d/dev.conf differs"), "{e}");
+    let s = ok(sim(&root, &["jail", "list"]));
+    assert!(!s.contains("params:"), "{s}");
+    ok(sim(&root, &["jail", "stop", "dev"]));
+}
