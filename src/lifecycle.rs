@@ -439,15 +439,17 @@ pub(crate) fn template(g: &Global, c: TemplateCmd) -> Result<(), String> {
 
 fn start(r: &Runner<'_>, j: &ThinJail) -> Result<(), String> {
     let ops = r.start_ops(j).map_err(err)?;
-    // The jail starts from the options given now; say so when `jail create` was given others
-    // (e.g. --param), which its jail.conf.d file (used by `service jail start`) has.
+    // A jail with a record starts with its recorded settings, which its jail.conf.d file (used
+    // by `service jail start`) was rendered from. Say so when that file says something else: it
+    // was edited by hand, or the jail has no record and these options are not the ones it was
+    // created with.
     let conf = r.real(&j.conf_path());
     if let Ok(on_disk) = std::fs::read_to_string(&conf)
         && on_disk != thinjail_core::jailconf::render(&j.jail_conf())
     {
         eprintln!(
-            "note: {} differs from what these options give (was the jail created with other \
-             options, e.g. --param?); starting it with the options given now",
+            "note: {} differs from what thinjail renders for this jail (edited by hand, or \
+             created with other options?); thinjail starts it as rendered",
             j.conf_path().display()
         );
     }
