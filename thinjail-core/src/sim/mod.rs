@@ -8,10 +8,14 @@
 //! Paths are resolved through the mount table: below a nullfs mount point a path continues in
 //! the lower directory (so a jail's `/bin/sh` under a nullfs-mounted template is found, and
 //! writing through a read-only nullfs mount fails with EROFS); zfs and devfs mounts use the
-//! directory under the root itself. Dataset *contents* are not simulated: a clone does not copy
-//! its snapshot's files — unless the host was made with [`SimHost::with_zfs`], where datasets
-//! are real ZFS datasets handled by zfs(8) (zfs-fuse on Linux), mounted under the root, while
-//! jails, interfaces and the other mounts stay simulated (see [`SimZfs`]).
+//! directory under the root itself. A mounted dataset's files are the real files under its
+//! mount point; unmounting it hides them, mounting it again brings them back; a snapshot keeps
+//! a copy of its dataset's own files (not those of file systems mounted inside it) and a clone
+//! starts with the snapshot's files, shown where it is mounted. What is not visible is kept
+//! under `<root>/.simhost/store/` (reported in [`SimState::contents`]). With
+//! [`SimHost::with_zfs`] datasets are real ZFS datasets handled by zfs(8) (zfs-fuse on Linux),
+//! mounted under the root, while jails, interfaces and the other mounts stay simulated (see
+//! [`SimZfs`]).
 //!
 //! ```
 //! use thinjail_core::host::{Errno, Host, JailSpec};
@@ -41,6 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::exec::{Lock, LockDir, LockGuard, LockKey};
 
+mod store;
 mod zfs;
 pub use zfs::{MOUNT_BUSY_RETRY, SimZfs};
 
@@ -203,8 +208,11 @@ pub struct SimState {
     pub jails: BTreeMap<i32, JailState>,
     /// Interfaces keyed by (vnet: `"host"` or the jail's name, interface name).
     pub interfaces: BTreeMap<(String, String), IfInfo>,
-    /// The real file tree under the root (relative paths).
+    /// The real file tree under the root (relative paths), without `.simhost`.
     pub files: BTreeMap<PathBuf, FileState>,
+    /// Files not in the tree: those of unmounted datasets and of snapshots, by dataset or
+    /// snapshot name and path inside it (without the dataset layer of [`SimHost::with_zfs`]).
+    pub contents: BTreeMap<(String, PathBuf), FileState>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -813,8 +821,10 @@ impl SimHost {
             }
         };
         let mut files = BTreeMap::new();
+        let mut contents = BTreeMap::new();
         if with_files {
             walk(&self.root, &self.root, &mut files);
+            contents = self.store_contents();
         }
         SimState {
             datasets: m
@@ -855,6 +865,7 @@ impl SimHost {
                 .map(|i| ((vnet_name(i.vnet), i.name.clone()), m.iface_info(i)))
                 .collect(),
             files,
+            contents,
         }
     }
 
@@ -1089,6 +1100,21 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, FileState>) {
     }
 }
 
+/// A dataset operation without the dataset layer: its model change on a copy, then its file
+/// work (see the `store` module), then the change kept, so failed file work changes nothing in
+/// the model.
+fn then_files<T>(
+    m: &mut Model,
+    model: impl FnOnce(&mut Model) -> HostResult<T>,
+    files: impl FnOnce(&Model) -> HostResult<()>,
+) -> HostResult<T> {
+    let mut next = m.clone();
+    let v = model(&mut next)?;
+    files(m)?;
+    *m = next;
+    Ok(v)
+}
+
 fn check_ifname(op: OpKind, name: &str) -> HostResult<()> {
     if name.is_empty() {
         return Err(e(op, Object::iface(name), Errno::EINVAL));
@@ -1124,7 +1150,9 @@ impl Host for SimHost {
         };
         match &self.zfs {
             Some(z) => self.op_ext(op, obj.clone(), model, |_| z.create(self, name, props)),
-            None => self.op(op, obj.clone(), model),
+            None => self.op(op, obj.clone(), |m| {
+                then_files(m, &model, |_| self.store_create(op, name))
+            }),
         }
     }
 
@@ -1144,7 +1172,9 @@ impl Host for SimHost {
         };
         match &self.zfs {
             Some(z) => self.op_ext(op, obj.clone(), model, |_| z.snapshot(snapshot)),
-            None => self.op(op, obj.clone(), model),
+            None => self.op(op, obj.clone(), |m| {
+                then_files(m, &model, |m| self.store_snapshot(m, op, snapshot))
+            }),
         }
     }
 
@@ -1191,7 +1221,9 @@ impl Host for SimHost {
             Some(z) => self.op_ext(op, obj.clone(), model, |_| {
                 z.clone(self, snapshot, name, props)
             }),
-            None => self.op(op, obj.clone(), model),
+            None => self.op(op, obj.clone(), |m| {
+                then_files(m, &model, |_| self.store_clone(op, snapshot, name))
+            }),
         }
     }
 
@@ -1264,7 +1296,9 @@ impl Host for SimHost {
         };
         match &self.zfs {
             Some(z) => self.op_ext(op, obj.clone(), model, |_| z.destroy(name)),
-            None => self.op(op, obj.clone(), model),
+            None => self.op(op, obj.clone(), |m| {
+                then_files(m, &model, |_| self.store_destroy(op, name))
+            }),
         }
     }
 
@@ -1403,6 +1437,7 @@ impl Host for SimHost {
                 fs::create_dir_all(&real).map_err(|err| io_err(op, at, err))?;
             }
             self.need_dir(m, op, at)?;
+            self.store_mount(op, dataset, &real, m.next_mount + 1)?;
             m.push_mount(MountInfo {
                 fstype: FsType::Zfs,
                 source: dataset.into(),
@@ -1453,7 +1488,17 @@ impl Host for SimHost {
                 Some(ds) => z.unmount(&ds, force),
                 None => Ok(()),
             }),
-            None => self.op(op, obj.clone(), |m| model(m).map(drop)),
+            None => self.op(op, obj.clone(), |m| {
+                then_files(m, &model, |m| {
+                    match m.mounts.iter().rposition(|mt| mt.at == at) {
+                        Some(idx) if m.mounts[idx].fstype == FsType::Zfs => {
+                            self.store_unmount(m, op, idx)
+                        }
+                        _ => Ok(()),
+                    }
+                })
+                .map(drop)
+            }),
         }
     }
 
