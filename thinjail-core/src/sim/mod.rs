@@ -480,6 +480,18 @@ impl Model {
         self.mount_ids.push(self.next_mount);
     }
 
+    /// Is the dataset mounted (a zfs mount of it in the table)?
+    fn zfs_mounted(&self, name: &str) -> bool {
+        self.mounts
+            .iter()
+            .any(|mt| mt.fstype == FsType::Zfs && mt.source == name)
+    }
+
+    /// Is the parent dataset of `name` missing (or is `name` a pool)?
+    fn parent_missing(&self, name: &str) -> bool {
+        !parent_of(name).is_some_and(|p| self.datasets.contains_key(p))
+    }
+
     fn effective_mountpoint(&self, name: &str) -> PathBuf {
         match self
             .datasets
@@ -1100,6 +1112,17 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, FileState>) {
     }
 }
 
+/// The first of `checks` that holds, as the error of `op` on `obj`: `(refused, errno, message)`,
+/// an empty message for the bare errno. Every condition is evaluated (they are cheap and pure);
+/// the order decides which refusal is reported.
+fn refuse(op: OpKind, obj: &Object, checks: &[(bool, Errno, &str)]) -> HostResult<()> {
+    match checks.iter().find(|(refused, _, _)| *refused) {
+        None => Ok(()),
+        Some((_, errno, "")) => Err(e(op, obj.clone(), *errno)),
+        Some((_, errno, msg)) => Err(em(op, obj.clone(), *errno, msg)),
+    }
+}
+
 /// A dataset operation without the dataset layer: its model change on a copy, then its file
 /// work (see the `store` module), then the change kept, so failed file work changes nothing in
 /// the model.
@@ -1132,13 +1155,18 @@ impl Host for SimHost {
         let model = |m: &mut Model| {
             validate_dataset_name(op, name, false)?;
             check_props(op, name, props)?;
-            if m.datasets.contains_key(name) {
-                return Err(e(op, obj.clone(), Errno::EEXIST));
-            }
-            match parent_of(name) {
-                Some(p) if m.datasets.contains_key(p) => {}
-                _ => return Err(em(op, obj.clone(), Errno::ENOENT, "parent does not exist")),
-            }
+            refuse(
+                op,
+                &obj,
+                &[
+                    (m.datasets.contains_key(name), Errno::EEXIST, ""),
+                    (
+                        m.parent_missing(name),
+                        Errno::ENOENT,
+                        "parent does not exist",
+                    ),
+                ],
+            )?;
             m.datasets.insert(
                 name.into(),
                 Ds {
@@ -1162,12 +1190,19 @@ impl Host for SimHost {
         let model = |m: &mut Model| {
             validate_dataset_name(op, snapshot, true)?;
             let fs = snapshot.split('@').next().unwrap_or_default();
-            if !m.datasets.contains_key(fs) {
-                return Err(em(op, obj.clone(), Errno::ENOENT, "dataset does not exist"));
-            }
-            if !m.snapshots.insert(snapshot.into()) {
-                return Err(e(op, obj.clone(), Errno::EEXIST));
-            }
+            refuse(
+                op,
+                &obj,
+                &[
+                    (
+                        !m.datasets.contains_key(fs),
+                        Errno::ENOENT,
+                        "dataset does not exist",
+                    ),
+                    (m.snapshots.contains(snapshot), Errno::EEXIST, ""),
+                ],
+            )?;
+            m.snapshots.insert(snapshot.into());
             Ok(())
         };
         match &self.zfs {
@@ -1185,29 +1220,30 @@ impl Host for SimHost {
             validate_dataset_name(op, snapshot, true)?;
             validate_dataset_name(op, name, false)?;
             check_props(op, name, props)?;
-            if !m.snapshots.contains(snapshot) {
-                return Err(em(
-                    op,
-                    Object::Dataset(snapshot.into()),
-                    Errno::ENOENT,
-                    "origin snapshot does not exist",
-                ));
-            }
-            if pool_of(snapshot) != pool_of(name) {
-                return Err(em(
-                    op,
-                    obj.clone(),
-                    Errno::EXDEV,
-                    "clone must be in the origin's pool",
-                ));
-            }
-            if m.datasets.contains_key(name) {
-                return Err(e(op, obj.clone(), Errno::EEXIST));
-            }
-            match parent_of(name) {
-                Some(p) if m.datasets.contains_key(p) => {}
-                _ => return Err(em(op, obj.clone(), Errno::ENOENT, "parent does not exist")),
-            }
+            let origin_missing = !m.snapshots.contains(snapshot);
+            let msg = "origin snapshot does not exist";
+            refuse(
+                op,
+                &Object::Dataset(snapshot.into()),
+                &[(origin_missing, Errno::ENOENT, msg)],
+            )?;
+            refuse(
+                op,
+                &obj,
+                &[
+                    (
+                        pool_of(snapshot) != pool_of(name),
+                        Errno::EXDEV,
+                        "clone must be in the origin's pool",
+                    ),
+                    (m.datasets.contains_key(name), Errno::EEXIST, ""),
+                    (
+                        m.parent_missing(name),
+                        Errno::ENOENT,
+                        "parent does not exist",
+                    ),
+                ],
+            )?;
             m.datasets.insert(
                 name.into(),
                 Ds {
@@ -1233,64 +1269,50 @@ impl Host for SimHost {
         let model = |m: &mut Model| {
             if name.contains('@') {
                 validate_dataset_name(op, name, true)?;
-                if !m.snapshots.contains(name) {
-                    return Err(e(op, obj.clone(), Errno::ENOENT));
-                }
-                if m.datasets
+                let has_clones = m
+                    .datasets
                     .values()
-                    .any(|d| d.origin.as_deref() == Some(name))
-                {
-                    return Err(em(
-                        op,
-                        obj.clone(),
-                        Errno::EEXIST,
-                        "snapshot has dependent clones",
-                    ));
-                }
+                    .any(|d| d.origin.as_deref() == Some(name));
+                refuse(
+                    op,
+                    &obj,
+                    &[
+                        (!m.snapshots.contains(name), Errno::ENOENT, ""),
+                        (has_clones, Errno::EEXIST, "snapshot has dependent clones"),
+                    ],
+                )?;
                 m.snapshots.remove(name);
                 return Ok(());
             }
             validate_dataset_name(op, name, false)?;
-            if !m.datasets.contains_key(name) {
-                return Err(e(op, obj.clone(), Errno::ENOENT));
-            }
-            if parent_of(name).is_none() {
-                return Err(em(
-                    op,
-                    obj.clone(),
-                    Errno::EINVAL,
-                    "cannot destroy a pool's root dataset",
-                ));
-            }
-            let child_prefix = format!("{name}/");
-            if m.datasets.keys().any(|k| k.starts_with(&child_prefix)) {
-                return Err(em(
-                    op,
-                    obj.clone(),
-                    Errno::EEXIST,
-                    "filesystem has children",
-                ));
-            }
-            let snap_prefix = format!("{name}@");
-            if m.snapshots.iter().any(|s| s.starts_with(&snap_prefix)) {
-                return Err(em(
-                    op,
-                    obj.clone(),
-                    Errno::EEXIST,
-                    "filesystem has snapshots",
-                ));
-            }
-            if m.mounts
-                .iter()
-                .any(|mt| mt.fstype == FsType::Zfs && mt.source == name)
-            {
-                return Err(em(
-                    op,
-                    obj.clone(),
-                    Errno::EBUSY,
-                    "dataset is busy (mounted)",
-                ));
-            }
+            let (children, snapshots) = (format!("{name}/"), format!("{name}@"));
+            refuse(
+                op,
+                &obj,
+                &[
+                    (!m.datasets.contains_key(name), Errno::ENOENT, ""),
+                    (
+                        parent_of(name).is_none(),
+                        Errno::EINVAL,
+                        "cannot destroy a pool's root dataset",
+                    ),
+                    (
+                        m.datasets.keys().any(|k| k.starts_with(&children)),
+                        Errno::EEXIST,
+                        "filesystem has children",
+                    ),
+                    (
+                        m.snapshots.iter().any(|s| s.starts_with(&snapshots)),
+                        Errno::EEXIST,
+                        "filesystem has snapshots",
+                    ),
+                    (
+                        m.zfs_mounted(name),
+                        Errno::EBUSY,
+                        "dataset is busy (mounted)",
+                    ),
+                ],
+            )?;
             m.datasets.remove(name);
             Ok(())
         };
@@ -1318,10 +1340,13 @@ impl Host for SimHost {
             let obj = Object::Dataset(snapshot.into());
             return self.op_ext(op, obj, |_| Ok(()), |_| z.clones(snapshot));
         }
-        self.op(op, Object::Dataset(snapshot.into()), |m| {
-            if !m.snapshots.contains(snapshot) {
-                return Err(e(op, Object::Dataset(snapshot.into()), Errno::ENOENT));
-            }
+        let obj = Object::Dataset(snapshot.into());
+        self.op(op, obj.clone(), |m| {
+            refuse(
+                op,
+                &obj,
+                &[(!m.snapshots.contains(snapshot), Errno::ENOENT, "")],
+            )?;
             Ok(m.datasets
                 .iter()
                 .filter(|(_, d)| d.origin.as_deref() == Some(snapshot))
@@ -1336,10 +1361,13 @@ impl Host for SimHost {
             let obj = Object::Dataset(name.into());
             return self.op_ext(op, obj, |_| Ok(()), |_| z.mountpoint(&self.root, name));
         }
-        self.op(op, Object::Dataset(name.into()), |m| {
-            if !m.datasets.contains_key(name) {
-                return Err(e(op, Object::Dataset(name.into()), Errno::ENOENT));
-            }
+        let obj = Object::Dataset(name.into());
+        self.op(op, obj.clone(), |m| {
+            refuse(
+                op,
+                &obj,
+                &[(!m.datasets.contains_key(name), Errno::ENOENT, "")],
+            )?;
             Ok(m.effective_mountpoint(name))
         })
     }
@@ -1381,24 +1409,19 @@ impl Host for SimHost {
         let op = OpKind::MountZfs;
         if let Some(z) = &self.zfs {
             let model = |m: &mut Model| {
-                let obj = || Object::Dataset(dataset.into());
-                if !m.datasets.contains_key(dataset) {
-                    return Err(e(op, obj(), Errno::ENOENT));
-                }
-                if m.mounts
-                    .iter()
-                    .any(|mt| mt.fstype == FsType::Zfs && mt.source == dataset)
-                {
-                    return Err(em(op, obj(), Errno::EBUSY, "already mounted"));
-                }
-                if m.effective_mountpoint(dataset) != at {
-                    return Err(em(
-                        op,
-                        obj(),
-                        Errno::EINVAL,
-                        "the zfs(8) dataset layer mounts a dataset at its mountpoint only",
-                    ));
-                }
+                refuse(
+                    op,
+                    &Object::Dataset(dataset.into()),
+                    &[
+                        (!m.datasets.contains_key(dataset), Errno::ENOENT, ""),
+                        (m.zfs_mounted(dataset), Errno::EBUSY, "already mounted"),
+                        (
+                            m.effective_mountpoint(dataset) != at,
+                            Errno::EINVAL,
+                            "the zfs(8) dataset layer mounts a dataset at its mountpoint only",
+                        ),
+                    ],
+                )?;
                 m.push_mount(MountInfo {
                     fstype: FsType::Zfs,
                     source: dataset.into(),
@@ -1411,21 +1434,16 @@ impl Host for SimHost {
             let obj = Object::Dataset(dataset.into());
             return self.op_ext(op, obj, model, |_| z.mount(dataset));
         }
-        self.op(op, Object::Dataset(dataset.into()), |m| {
-            if !m.datasets.contains_key(dataset) {
-                return Err(e(op, Object::Dataset(dataset.into()), Errno::ENOENT));
-            }
-            if m.mounts
-                .iter()
-                .any(|mt| mt.fstype == FsType::Zfs && mt.source == dataset)
-            {
-                return Err(em(
-                    op,
-                    Object::Dataset(dataset.into()),
-                    Errno::EBUSY,
-                    "already mounted",
-                ));
-            }
+        let obj = Object::Dataset(dataset.into());
+        self.op(op, obj.clone(), |m| {
+            refuse(
+                op,
+                &obj,
+                &[
+                    (!m.datasets.contains_key(dataset), Errno::ENOENT, ""),
+                    (m.zfs_mounted(dataset), Errno::EBUSY, "already mounted"),
+                ],
+            )?;
             let real = self.real(m, op, at)?;
             let real = if real.exists() {
                 real
