@@ -1179,7 +1179,7 @@ impl Host for SimHost {
         match &self.zfs {
             Some(z) => self.op_ext(op, obj.clone(), model, |_| z.create(self, name, props)),
             None => self.op(op, obj.clone(), |m| {
-                then_files(m, &model, |_| self.store_create(op, name))
+                then_files(m, model, |_| self.store_create(op, name))
             }),
         }
     }
@@ -1208,7 +1208,7 @@ impl Host for SimHost {
         match &self.zfs {
             Some(z) => self.op_ext(op, obj.clone(), model, |_| z.snapshot(snapshot)),
             None => self.op(op, obj.clone(), |m| {
-                then_files(m, &model, |m| self.store_snapshot(m, op, snapshot))
+                then_files(m, model, |m| self.store_snapshot(m, op, snapshot))
             }),
         }
     }
@@ -1258,7 +1258,7 @@ impl Host for SimHost {
                 z.clone(self, snapshot, name, props)
             }),
             None => self.op(op, obj.clone(), |m| {
-                then_files(m, &model, |_| self.store_clone(op, snapshot, name))
+                then_files(m, model, |_| self.store_clone(op, snapshot, name))
             }),
         }
     }
@@ -1319,7 +1319,7 @@ impl Host for SimHost {
         match &self.zfs {
             Some(z) => self.op_ext(op, obj.clone(), model, |_| z.destroy(name)),
             None => self.op(op, obj.clone(), |m| {
-                then_files(m, &model, |_| self.store_destroy(op, name))
+                then_files(m, model, |_| self.store_destroy(op, name))
             }),
         }
     }
@@ -1507,7 +1507,7 @@ impl Host for SimHost {
                 None => Ok(()),
             }),
             None => self.op(op, obj.clone(), |m| {
-                then_files(m, &model, |m| {
+                then_files(m, model, |m| {
                     match m.mounts.iter().rposition(|mt| mt.at == at) {
                         Some(idx) if m.mounts[idx].fstype == FsType::Zfs => {
                             self.store_unmount(m, op, idx)
