@@ -204,3 +204,26 @@ fn an_injected_fault_changes_no_files() {
     assert!(h.dataset_destroy("zdata/c").is_err());
     assert_eq!(h.state(), before);
 }
+
+#[test]
+fn a_dataset_mounted_at_the_root_leaves_the_hosts_own_directory_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = SimHost::open_persistent(dir.path()).unwrap();
+    setup(&h);
+    h.dataset_create("zdata/r", &d()).unwrap();
+    h.mount_zfs("zdata/r", p("/")).unwrap();
+    // It hides the whole tree, pools included.
+    assert!(!h.real_path(p("/zdata/t/etc/rc")).exists());
+    h.write_file(p("/f"), b"r", 0o644).unwrap();
+    h.dataset_snapshot("zdata/r@s").unwrap();
+    let st = h.state();
+    assert!(
+        st.contents
+            .contains_key(&("zdata/r@s".to_string(), PathBuf::from("f")))
+    );
+    assert!(!st.contents.keys().any(|(_, p)| p.starts_with(".simhost")));
+    h.unmount(p("/"), false).unwrap();
+    assert!(dir.path().join(".simhost/model.json").is_file());
+    assert!(h.real_path(p("/zdata/t/etc/rc")).is_file());
+    assert!(!h.real_path(p("/f")).exists());
+}

@@ -56,10 +56,17 @@ fn entries(op: OpKind, dir: &Path) -> HostResult<Vec<std::ffi::OsString>> {
     Ok(names)
 }
 
-/// Move everything in `src` into the directory `dst` (created if missing; its entries must not
-/// exist there), then remove `src` when `remove_src`.
-fn move_entries(op: OpKind, src: &Path, dst: &Path, remove_src: bool) -> HostResult<()> {
-    let names = entries(op, src)?;
+/// Move everything in `src` but `omit` into the directory `dst` (created if missing; its
+/// entries must not exist there), then remove `src` when `remove_src`.
+fn move_entries(
+    op: OpKind,
+    src: &Path,
+    dst: &Path,
+    remove_src: bool,
+    omit: &Path,
+) -> HostResult<()> {
+    let mut names = entries(op, src)?;
+    names.retain(|n| src.join(n) != omit);
     if !names.is_empty() {
         fs::create_dir_all(dst).map_err(|err| io_err(op, dst, err))?;
     }
@@ -96,9 +103,9 @@ fn copy_whole(
 /// the dataset's own directory it covers.
 type Inner = (PathBuf, Option<PathBuf>);
 
-/// Copy `src` to `dst` (which must not exist) without what other file systems mounted at the
-/// `inner` directories hold: there, the directory they cover is copied.
-fn copy_own(op: OpKind, src: &Path, dst: &Path, inner: &[Inner]) -> HostResult<()> {
+/// Copy `src` to `dst` (which must not exist) without `omit` and without what other file
+/// systems mounted at the `inner` directories hold: there, the directory they cover is copied.
+fn copy_own(op: OpKind, src: &Path, dst: &Path, inner: &[Inner], omit: &Path) -> HostResult<()> {
     if let Some((_, covered)) = inner.iter().find(|(p, _)| p == src) {
         fs::create_dir(dst).map_err(|err| io_err(op, dst, err))?;
         if let Some(c) = covered {
@@ -109,21 +116,28 @@ fn copy_own(op: OpKind, src: &Path, dst: &Path, inner: &[Inner]) -> HostResult<(
         }
         return Ok(());
     }
-    if !inner.iter().any(|(p, _)| p.starts_with(src)) {
+    if !inner.iter().any(|(p, _)| p.starts_with(src)) && !omit.starts_with(src) {
         return copy_tree(src, dst).map_err(|err| rel_err(op, src, err));
     }
     // A directory on the way to a mount point.
     let md = fs::symlink_metadata(src).map_err(|err| io_err(op, src, err))?;
     fs::create_dir(dst).map_err(|err| io_err(op, dst, err))?;
     for n in entries(op, src)? {
-        copy_own(op, &src.join(&n), &dst.join(&n), inner)?;
+        if src.join(&n) != omit {
+            copy_own(op, &src.join(&n), &dst.join(&n), inner, omit)?;
+        }
     }
     fs::set_permissions(dst, md.permissions()).map_err(|err| io_err(op, dst, err))
 }
 
 impl SimHost {
+    /// `<root>/.simhost`: never part of a dataset, even one mounted at `/`.
+    fn own_dir(&self) -> PathBuf {
+        self.root.join(SIMHOST_DIR)
+    }
+
     fn store(&self) -> PathBuf {
-        self.root.join(SIMHOST_DIR).join(STORE)
+        self.own_dir().join(STORE)
     }
 
     fn dataset_store(&self, name: &str) -> PathBuf {
@@ -200,7 +214,7 @@ impl SimHost {
         let (src, inner) = self.dataset_content(m, fs_name);
         copy_whole(op, &dst, |partial| {
             if src.is_dir() {
-                copy_own(op, &src, partial, &inner)
+                copy_own(op, &src, partial, &inner, &self.own_dir())
             } else {
                 fs::create_dir(partial).map_err(|err| io_err(op, partial, err))
             }
@@ -241,8 +255,9 @@ impl SimHost {
     ) -> HostResult<()> {
         let covered = self.covered_store(mount_id);
         remove_tree(&covered).map_err(|err| rel_err(op, &covered, err))?;
-        move_entries(op, real, &covered, false)?;
-        move_entries(op, &self.dataset_store(name), real, true)
+        let omit = self.own_dir();
+        move_entries(op, real, &covered, false, &omit)?;
+        move_entries(op, &self.dataset_store(name), real, true, &omit)
     }
 
     /// Unmount the zfs mount `m.mounts[idx]` (still in `m`): its dataset's files go to the
@@ -251,8 +266,10 @@ impl SimHost {
         let content = self.mount_content(m, idx);
         let st = self.dataset_store(&m.mounts[idx].source);
         remove_tree(&st).map_err(|err| rel_err(op, &st, err))?;
-        move_entries(op, &content, &st, false)?;
-        move_entries(op, &self.covered_store(m.mount_ids[idx]), &content, true)
+        let omit = self.own_dir();
+        move_entries(op, &content, &st, false, &omit)?;
+        let covered = self.covered_store(m.mount_ids[idx]);
+        move_entries(op, &covered, &content, true, &omit)
     }
 
     /// The files of unmounted datasets and of snapshots, by dataset or snapshot name and path
