@@ -212,6 +212,7 @@ pub struct SimState {
     pub files: BTreeMap<PathBuf, FileState>,
     /// Files not in the tree: those of unmounted datasets and of snapshots, by dataset or
     /// snapshot name and path inside it (without the dataset layer of [`SimHost::with_zfs`]).
+    /// What a zfs mount hides is not listed: the mount in `mounts` stands for it.
     pub contents: BTreeMap<(String, PathBuf), FileState>,
 }
 
@@ -1336,11 +1337,10 @@ impl Host for SimHost {
 
     fn dataset_clones(&self, snapshot: &str) -> HostResult<Vec<String>> {
         let op = OpKind::DatasetClones;
+        let obj = Object::Dataset(snapshot.into());
         if let Some(z) = &self.zfs {
-            let obj = Object::Dataset(snapshot.into());
             return self.op_ext(op, obj, |_| Ok(()), |_| z.clones(snapshot));
         }
-        let obj = Object::Dataset(snapshot.into());
         self.op(op, obj.clone(), |m| {
             refuse(
                 op,
@@ -1357,11 +1357,10 @@ impl Host for SimHost {
 
     fn dataset_mountpoint(&self, name: &str) -> HostResult<PathBuf> {
         let op = OpKind::DatasetMountpoint;
+        let obj = Object::Dataset(name.into());
         if let Some(z) = &self.zfs {
-            let obj = Object::Dataset(name.into());
             return self.op_ext(op, obj, |_| Ok(()), |_| z.mountpoint(&self.root, name));
         }
-        let obj = Object::Dataset(name.into());
         self.op(op, obj.clone(), |m| {
             refuse(
                 op,
