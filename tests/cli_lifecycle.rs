@@ -112,7 +112,10 @@ fn scripted_flow_with_the_recipe_defaults() {
     assert!(rc.contains("jail_list=\"dev\""), "{rc}");
     ok(sim(&root, &["jail", "stop", "dev"]));
     fails(sim(&root, &["jail", "stop", "dev"]), "not running");
-    assert!(clone.join("etc/rc").is_file(), "stop leaves the clone mounted");
+    assert!(
+        clone.join("etc/rc").is_file(),
+        "stop leaves the clone mounted"
+    );
     ok(sim(&root, &["jail", "destroy", "dev"]));
     assert!(!clone.exists());
     assert!(!root.join("etc/jail.conf.d/dev.conf").exists());
