@@ -77,6 +77,15 @@ fn scripted_flow_with_the_recipe_defaults() {
         Path::new("skeleton/etc")
     );
     ok(sim(&root, &["jail", "create", "dev"]));
+    // The jail's clone of the skeleton holds the skeleton's files, as a ZFS clone does.
+    let clone = root.join("zdata/jails/containers/dev");
+    assert_eq!(
+        std::fs::read(clone.join("etc/rc")).unwrap(),
+        std::fs::read(skel.join("etc/rc")).unwrap()
+    );
+    for d in ["usr/local", "var", "root", "tmp"] {
+        assert!(clone.join(d).is_dir(), "{d} missing in the clone");
+    }
     let conf = std::fs::read_to_string(root.join("etc/jail.conf.d/dev.conf")).unwrap();
     assert!(conf.contains("/zdata/jails/${name}-nullfs-base"), "{conf}");
     assert!(!conf.contains(root.to_str().unwrap()), "{conf}");
@@ -103,13 +112,23 @@ fn scripted_flow_with_the_recipe_defaults() {
     assert!(rc.contains("jail_list=\"dev\""), "{rc}");
     ok(sim(&root, &["jail", "stop", "dev"]));
     fails(sim(&root, &["jail", "stop", "dev"]), "not running");
+    assert!(
+        clone.join("etc/rc").is_file(),
+        "stop leaves the clone mounted"
+    );
     ok(sim(&root, &["jail", "destroy", "dev"]));
+    assert!(!clone.exists());
     assert!(!root.join("etc/jail.conf.d/dev.conf").exists());
     assert!(!root.join("zdata/jails/dev-nullfs-base").exists());
     let s = ok(sim(&root, &["jail", "list"]));
     assert_eq!(s.lines().count(), 1, "{s}");
     ok(sim(&root, &["template", "destroy", "14.2-RELEASE"]));
     assert!(!base.exists());
+    // The snapshot's and the datasets' hidden copies are freed with them.
+    for kind in ["ds", "snap"] {
+        let store = root.join(".simhost/store").join(kind);
+        assert_eq!(std::fs::read_dir(&store).unwrap().count(), 0, "{kind}");
+    }
 }
 
 /// `jail create` + `jail start` of a dual-stack jail: the IPv6 address and default route are

@@ -966,7 +966,7 @@ impl<'h> Runner<'h> {
             Some(ds) => {
                 let op = self.destroy_dataset_op(j.layout(), &ds)?;
                 ops.push(Op::Unmount { at: j.clone_dir() });
-                // The mount point directory (and, on a simulated host, the files it stands for).
+                // The mount point directory (the unmounted clone's files are not in it).
                 ops.push(Op::RemoveTree {
                     path: self.real(&j.clone_dir()),
                 });

@@ -381,7 +381,9 @@ impl Extractor {
                     .ok_or_else(|| Self::refuse(&raw, Refusal::InvalidPath))?;
                 let target =
                     CString::new(target).map_err(|_| Self::refuse(&raw, Refusal::InvalidPath))?;
-                self.symlink(&comps, &raw, &target, uid, gid, mtime)?;
+                let make = |dir: BorrowedFd<'_>, name: &CStr| sys::symlink_at(&target, dir, name);
+                self.create_at(&comps, &raw, "symlinkat", make, uid, gid, mtime)?;
+                self.report.symlinks += 1;
             }
             T::Link => {
                 let src = entry
@@ -405,15 +407,10 @@ impl Extractor {
                     return Err(Self::refuse(&raw, Refusal::Device));
                 }
                 let dev = libc::makedev(major as _, minor as _);
-                self.node(
-                    &comps,
-                    &raw,
-                    fmt | (mode as libc::mode_t & 0o7777),
-                    dev,
-                    uid,
-                    gid,
-                    mtime,
-                )?;
+                let mode = fmt | (mode as libc::mode_t & 0o7777);
+                let make = |dir: BorrowedFd<'_>, name: &CStr| sys::mknod_at(dir, name, mode, dev);
+                self.create_at(&comps, &raw, "mknodat", make, uid, gid, mtime)?;
+                self.report.nodes += 1;
             }
             _ => return Err(Self::refuse(&raw, Refusal::Unsupported)),
         }
@@ -529,11 +526,16 @@ impl Extractor {
         Ok(())
     }
 
-    fn symlink(
+    /// Creates a symlink or a device/FIFO node with `make` (`what` names the call), replacing
+    /// a non-directory already there, then sets its owner (when restoring owners) and mtime
+    /// without following it.
+    #[allow(clippy::too_many_arguments)]
+    fn create_at(
         &mut self,
         comps: &[CString],
         raw: &[u8],
-        target: &CStr,
+        what: &'static str,
+        make: impl Fn(BorrowedFd<'_>, &CStr) -> io::Result<()>,
         uid: u32,
         gid: u32,
         mtime: i64,
@@ -541,15 +543,14 @@ impl Extractor {
         self.invalidate(comps);
         let (name, parent) = comps.split_last().expect("non-empty");
         let dir = self.parent(parent, raw)?;
-        match sys::symlink_at(target, dir, name) {
+        match make(dir, name) {
             Ok(()) => {}
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
                 self.remove_existing(comps, raw)?;
                 let dir = self.parent(parent, raw)?;
-                sys::symlink_at(target, dir, name)
-                    .map_err(|e| self.ioerr("symlinkat", comps, e))?;
+                make(dir, name).map_err(|e| self.ioerr(what, comps, e))?;
             }
-            Err(e) => return Err(self.ioerr("symlinkat", comps, e)),
+            Err(e) => return Err(self.ioerr(what, comps, e)),
         }
         let owners = self.owners;
         let dir = self.parent(parent, raw)?;
@@ -561,7 +562,6 @@ impl Extractor {
         let r2 = sys::lutimens_at(dir, name, mtime);
         r1.map_err(|e| self.ioerr("fchownat", comps, e))?;
         r2.map_err(|e| self.ioerr("utimensat", comps, e))?;
-        self.report.symlinks += 1;
         Ok(())
     }
 
@@ -606,43 +606,6 @@ impl Extractor {
             Err(e) => return Err(self.ioerr("linkat", comps, e)),
         }
         self.report.hardlinks += 1;
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn node(
-        &mut self,
-        comps: &[CString],
-        raw: &[u8],
-        mode: libc::mode_t,
-        dev: libc::dev_t,
-        uid: u32,
-        gid: u32,
-        mtime: i64,
-    ) -> Result<()> {
-        self.invalidate(comps);
-        let (name, parent) = comps.split_last().expect("non-empty");
-        let dir = self.parent(parent, raw)?;
-        match sys::mknod_at(dir, name, mode, dev) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
-                self.remove_existing(comps, raw)?;
-                let dir = self.parent(parent, raw)?;
-                sys::mknod_at(dir, name, mode, dev).map_err(|e| self.ioerr("mknodat", comps, e))?;
-            }
-            Err(e) => return Err(self.ioerr("mknodat", comps, e)),
-        }
-        let owners = self.owners;
-        let dir = self.parent(parent, raw)?;
-        let r1 = if owners {
-            sys::lchown_at(dir, name, uid, gid)
-        } else {
-            Ok(())
-        };
-        let r2 = sys::lutimens_at(dir, name, mtime);
-        r1.map_err(|e| self.ioerr("fchownat", comps, e))?;
-        r2.map_err(|e| self.ioerr("utimensat", comps, e))?;
-        self.report.nodes += 1;
         Ok(())
     }
 

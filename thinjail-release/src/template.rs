@@ -369,8 +369,7 @@ pub fn move_tree(src: &Path, dst: &Path) -> Result<bool> {
         }
     }
     let partial = partial_name(dst);
-    let mut links = std::collections::HashMap::new();
-    if let Err(e) = copy_tree(src, &partial, &mut links) {
+    if let Err(e) = copy_tree(src, &partial) {
         let _ = remove_tree(&partial);
         reflag(src)?;
         return Err(e);
@@ -404,7 +403,24 @@ fn set_times(path: &Path, mtime: i64) -> io::Result<()> {
     }
 }
 
-fn copy_tree(
+/// Copies a tree to `dst`, which must not exist: directories, regular files, symlinks, hard
+/// links within the tree, FIFOs and devices, with modes, mtimes and (when root) numeric owners —
+/// the copy [`move_tree`] falls back to across file systems.
+///
+/// ```
+/// let d = tempfile::tempdir().unwrap();
+/// let src = d.path().join("src");
+/// std::fs::create_dir_all(src.join("etc")).unwrap();
+/// std::fs::write(src.join("etc/rc"), "#!/bin/sh\n").unwrap();
+/// std::os::unix::fs::symlink("etc/rc", src.join("rc")).unwrap();
+/// thinjail_release::template::copy_tree(&src, &d.path().join("dst")).unwrap();
+/// assert_eq!(std::fs::read_link(d.path().join("dst/rc")).unwrap(), std::path::Path::new("etc/rc"));
+/// ```
+pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+    copy_tree_linked(src, dst, &mut std::collections::HashMap::new())
+}
+
+fn copy_tree_linked(
     src: &Path,
     dst: &Path,
     links: &mut std::collections::HashMap<(u64, u64), PathBuf>,
@@ -418,7 +434,7 @@ fn copy_tree(
         fs::set_permissions(dst, fs::Permissions::from_mode(0o700)).map_err(io_dst("chmod"))?;
         for e in fs::read_dir(src).map_err(|e| Error::io("readdir", src, e))? {
             let e = e.map_err(|e| Error::io("readdir", src, e))?;
-            copy_tree(&e.path(), &dst.join(e.file_name()), links)?;
+            copy_tree_linked(&e.path(), &dst.join(e.file_name()), links)?;
         }
     } else if ft.is_symlink() {
         let t = fs::read_link(src).map_err(|e| Error::io("readlink", src, e))?;

@@ -8,10 +8,14 @@
 //! Paths are resolved through the mount table: below a nullfs mount point a path continues in
 //! the lower directory (so a jail's `/bin/sh` under a nullfs-mounted template is found, and
 //! writing through a read-only nullfs mount fails with EROFS); zfs and devfs mounts use the
-//! directory under the root itself. Dataset *contents* are not simulated: a clone does not copy
-//! its snapshot's files — unless the host was made with [`SimHost::with_zfs`], where datasets
-//! are real ZFS datasets handled by zfs(8) (zfs-fuse on Linux), mounted under the root, while
-//! jails, interfaces and the other mounts stay simulated (see [`SimZfs`]).
+//! directory under the root itself. A mounted dataset's files are the real files under its
+//! mount point; unmounting it hides them, mounting it again brings them back; a snapshot keeps
+//! a copy of its dataset's own files (not those of file systems mounted inside it) and a clone
+//! starts with the snapshot's files, shown where it is mounted. What is not visible is kept
+//! under `<root>/.simhost/store/` (reported in [`SimState::contents`]). With
+//! [`SimHost::with_zfs`] datasets are real ZFS datasets handled by zfs(8) (zfs-fuse on Linux),
+//! mounted under the root, while jails, interfaces and the other mounts stay simulated (see
+//! [`SimZfs`]).
 //!
 //! ```
 //! use thinjail_core::host::{Errno, Host, JailSpec};
@@ -43,6 +47,7 @@ use serde::{Deserialize, Serialize};
 use crate::exec::{Lock, LockDir, LockGuard, LockKey};
 
 mod params;
+mod store;
 mod zfs;
 pub use zfs::{MOUNT_BUSY_RETRY, SimZfs};
 
@@ -183,8 +188,12 @@ pub struct SimState {
     pub jails: BTreeMap<i32, JailState>,
     /// Interfaces keyed by (vnet: `"host"` or the jail's name, interface name).
     pub interfaces: BTreeMap<(String, String), IfInfo>,
-    /// The real file tree under the root (relative paths).
+    /// The real file tree under the root (relative paths), without `.simhost`.
     pub files: BTreeMap<PathBuf, FileState>,
+    /// Files not in the tree: those of unmounted datasets and of snapshots, by dataset or
+    /// snapshot name and path inside it (without the dataset layer of [`SimHost::with_zfs`]).
+    /// What a zfs mount hides is not listed: the mount in `mounts` stands for it.
+    pub contents: BTreeMap<(String, PathBuf), FileState>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -461,6 +470,18 @@ impl Model {
         self.next_mount += 1;
         self.mounts.push(mt);
         self.mount_ids.push(self.next_mount);
+    }
+
+    /// Is the dataset mounted (a zfs mount of it in the table)?
+    fn zfs_mounted(&self, name: &str) -> bool {
+        self.mounts
+            .iter()
+            .any(|mt| mt.fstype == FsType::Zfs && mt.source == name)
+    }
+
+    /// Is the parent dataset of `name` missing (or is `name` a pool)?
+    fn parent_missing(&self, name: &str) -> bool {
+        !parent_of(name).is_some_and(|p| self.datasets.contains_key(p))
     }
 
     fn effective_mountpoint(&self, name: &str) -> PathBuf {
@@ -806,8 +827,10 @@ impl SimHost {
             }
         };
         let mut files = BTreeMap::new();
+        let mut contents = BTreeMap::new();
         if with_files {
             walk(&self.root, &self.root, &mut files);
+            contents = self.store_contents();
         }
         SimState {
             datasets: m
@@ -850,6 +873,7 @@ impl SimHost {
                 .map(|i| ((vnet_name(i.vnet), i.name.clone()), m.iface_info(i)))
                 .collect(),
             files,
+            contents,
         }
     }
 
@@ -1084,6 +1108,32 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, FileState>) {
     }
 }
 
+/// The first of `checks` that holds, as the error of `op` on `obj`: `(refused, errno, message)`,
+/// an empty message for the bare errno. Every condition is evaluated (they are cheap and pure);
+/// the order decides which refusal is reported.
+fn refuse(op: OpKind, obj: &Object, checks: &[(bool, Errno, &str)]) -> HostResult<()> {
+    match checks.iter().find(|(refused, _, _)| *refused) {
+        None => Ok(()),
+        Some((_, errno, "")) => Err(e(op, obj.clone(), *errno)),
+        Some((_, errno, msg)) => Err(em(op, obj.clone(), *errno, msg)),
+    }
+}
+
+/// A dataset operation without the dataset layer: its model change on a copy, then its file
+/// work (see the `store` module), then the change kept, so failed file work changes nothing in
+/// the model.
+fn then_files<T>(
+    m: &mut Model,
+    model: impl FnOnce(&mut Model) -> HostResult<T>,
+    files: impl FnOnce(&Model) -> HostResult<()>,
+) -> HostResult<T> {
+    let mut next = m.clone();
+    let v = model(&mut next)?;
+    files(m)?;
+    *m = next;
+    Ok(v)
+}
+
 fn check_ifname(op: OpKind, name: &str) -> HostResult<()> {
     if name.is_empty() {
         return Err(e(op, Object::iface(name), Errno::EINVAL));
@@ -1101,13 +1151,18 @@ impl Host for SimHost {
         let model = |m: &mut Model| {
             validate_dataset_name(op, name, false)?;
             check_props(op, name, props)?;
-            if m.datasets.contains_key(name) {
-                return Err(e(op, obj.clone(), Errno::EEXIST));
-            }
-            match parent_of(name) {
-                Some(p) if m.datasets.contains_key(p) => {}
-                _ => return Err(em(op, obj.clone(), Errno::ENOENT, "parent does not exist")),
-            }
+            refuse(
+                op,
+                &obj,
+                &[
+                    (m.datasets.contains_key(name), Errno::EEXIST, ""),
+                    (
+                        m.parent_missing(name),
+                        Errno::ENOENT,
+                        "parent does not exist",
+                    ),
+                ],
+            )?;
             m.datasets.insert(
                 name.into(),
                 Ds {
@@ -1119,7 +1174,9 @@ impl Host for SimHost {
         };
         match &self.zfs {
             Some(z) => self.op_ext(op, obj.clone(), model, |_| z.create(self, name, props)),
-            None => self.op(op, obj.clone(), model),
+            None => self.op(op, obj.clone(), |m| {
+                then_files(m, model, |_| self.store_create(op, name))
+            }),
         }
     }
 
@@ -1129,17 +1186,26 @@ impl Host for SimHost {
         let model = |m: &mut Model| {
             validate_dataset_name(op, snapshot, true)?;
             let fs = snapshot.split('@').next().unwrap_or_default();
-            if !m.datasets.contains_key(fs) {
-                return Err(em(op, obj.clone(), Errno::ENOENT, "dataset does not exist"));
-            }
-            if !m.snapshots.insert(snapshot.into()) {
-                return Err(e(op, obj.clone(), Errno::EEXIST));
-            }
+            refuse(
+                op,
+                &obj,
+                &[
+                    (
+                        !m.datasets.contains_key(fs),
+                        Errno::ENOENT,
+                        "dataset does not exist",
+                    ),
+                    (m.snapshots.contains(snapshot), Errno::EEXIST, ""),
+                ],
+            )?;
+            m.snapshots.insert(snapshot.into());
             Ok(())
         };
         match &self.zfs {
             Some(z) => self.op_ext(op, obj.clone(), model, |_| z.snapshot(snapshot)),
-            None => self.op(op, obj.clone(), model),
+            None => self.op(op, obj.clone(), |m| {
+                then_files(m, model, |m| self.store_snapshot(m, op, snapshot))
+            }),
         }
     }
 
@@ -1150,29 +1216,30 @@ impl Host for SimHost {
             validate_dataset_name(op, snapshot, true)?;
             validate_dataset_name(op, name, false)?;
             check_props(op, name, props)?;
-            if !m.snapshots.contains(snapshot) {
-                return Err(em(
-                    op,
-                    Object::Dataset(snapshot.into()),
-                    Errno::ENOENT,
-                    "origin snapshot does not exist",
-                ));
-            }
-            if pool_of(snapshot) != pool_of(name) {
-                return Err(em(
-                    op,
-                    obj.clone(),
-                    Errno::EXDEV,
-                    "clone must be in the origin's pool",
-                ));
-            }
-            if m.datasets.contains_key(name) {
-                return Err(e(op, obj.clone(), Errno::EEXIST));
-            }
-            match parent_of(name) {
-                Some(p) if m.datasets.contains_key(p) => {}
-                _ => return Err(em(op, obj.clone(), Errno::ENOENT, "parent does not exist")),
-            }
+            let origin_missing = !m.snapshots.contains(snapshot);
+            let msg = "origin snapshot does not exist";
+            refuse(
+                op,
+                &Object::Dataset(snapshot.into()),
+                &[(origin_missing, Errno::ENOENT, msg)],
+            )?;
+            refuse(
+                op,
+                &obj,
+                &[
+                    (
+                        pool_of(snapshot) != pool_of(name),
+                        Errno::EXDEV,
+                        "clone must be in the origin's pool",
+                    ),
+                    (m.datasets.contains_key(name), Errno::EEXIST, ""),
+                    (
+                        m.parent_missing(name),
+                        Errno::ENOENT,
+                        "parent does not exist",
+                    ),
+                ],
+            )?;
             m.datasets.insert(
                 name.into(),
                 Ds {
@@ -1186,7 +1253,9 @@ impl Host for SimHost {
             Some(z) => self.op_ext(op, obj.clone(), model, |_| {
                 z.clone(self, snapshot, name, props)
             }),
-            None => self.op(op, obj.clone(), model),
+            None => self.op(op, obj.clone(), |m| {
+                then_files(m, model, |_| self.store_clone(op, snapshot, name))
+            }),
         }
     }
 
@@ -1196,70 +1265,58 @@ impl Host for SimHost {
         let model = |m: &mut Model| {
             if name.contains('@') {
                 validate_dataset_name(op, name, true)?;
-                if !m.snapshots.contains(name) {
-                    return Err(e(op, obj.clone(), Errno::ENOENT));
-                }
-                if m.datasets
+                let has_clones = m
+                    .datasets
                     .values()
-                    .any(|d| d.origin.as_deref() == Some(name))
-                {
-                    return Err(em(
-                        op,
-                        obj.clone(),
-                        Errno::EEXIST,
-                        "snapshot has dependent clones",
-                    ));
-                }
+                    .any(|d| d.origin.as_deref() == Some(name));
+                refuse(
+                    op,
+                    &obj,
+                    &[
+                        (!m.snapshots.contains(name), Errno::ENOENT, ""),
+                        (has_clones, Errno::EEXIST, "snapshot has dependent clones"),
+                    ],
+                )?;
                 m.snapshots.remove(name);
                 return Ok(());
             }
             validate_dataset_name(op, name, false)?;
-            if !m.datasets.contains_key(name) {
-                return Err(e(op, obj.clone(), Errno::ENOENT));
-            }
-            if parent_of(name).is_none() {
-                return Err(em(
-                    op,
-                    obj.clone(),
-                    Errno::EINVAL,
-                    "cannot destroy a pool's root dataset",
-                ));
-            }
-            let child_prefix = format!("{name}/");
-            if m.datasets.keys().any(|k| k.starts_with(&child_prefix)) {
-                return Err(em(
-                    op,
-                    obj.clone(),
-                    Errno::EEXIST,
-                    "filesystem has children",
-                ));
-            }
-            let snap_prefix = format!("{name}@");
-            if m.snapshots.iter().any(|s| s.starts_with(&snap_prefix)) {
-                return Err(em(
-                    op,
-                    obj.clone(),
-                    Errno::EEXIST,
-                    "filesystem has snapshots",
-                ));
-            }
-            if m.mounts
-                .iter()
-                .any(|mt| mt.fstype == FsType::Zfs && mt.source == name)
-            {
-                return Err(em(
-                    op,
-                    obj.clone(),
-                    Errno::EBUSY,
-                    "dataset is busy (mounted)",
-                ));
-            }
+            let (children, snapshots) = (format!("{name}/"), format!("{name}@"));
+            refuse(
+                op,
+                &obj,
+                &[
+                    (!m.datasets.contains_key(name), Errno::ENOENT, ""),
+                    (
+                        parent_of(name).is_none(),
+                        Errno::EINVAL,
+                        "cannot destroy a pool's root dataset",
+                    ),
+                    (
+                        m.datasets.keys().any(|k| k.starts_with(&children)),
+                        Errno::EEXIST,
+                        "filesystem has children",
+                    ),
+                    (
+                        m.snapshots.iter().any(|s| s.starts_with(&snapshots)),
+                        Errno::EEXIST,
+                        "filesystem has snapshots",
+                    ),
+                    (
+                        m.zfs_mounted(name),
+                        Errno::EBUSY,
+                        "dataset is busy (mounted)",
+                    ),
+                ],
+            )?;
             m.datasets.remove(name);
             Ok(())
         };
         match &self.zfs {
             Some(z) => self.op_ext(op, obj.clone(), model, |_| z.destroy(name)),
-            None => self.op(op, obj.clone(), model),
+            None => self.op(op, obj.clone(), |m| {
+                then_files(m, model, |_| self.store_destroy(op, name))
+            }),
         }
     }
 
@@ -1275,14 +1332,16 @@ impl Host for SimHost {
 
     fn dataset_clones(&self, snapshot: &str) -> HostResult<Vec<String>> {
         let op = OpKind::DatasetClones;
+        let obj = Object::Dataset(snapshot.into());
         if let Some(z) = &self.zfs {
-            let obj = Object::Dataset(snapshot.into());
             return self.op_ext(op, obj, |_| Ok(()), |_| z.clones(snapshot));
         }
-        self.op(op, Object::Dataset(snapshot.into()), |m| {
-            if !m.snapshots.contains(snapshot) {
-                return Err(e(op, Object::Dataset(snapshot.into()), Errno::ENOENT));
-            }
+        self.op(op, obj.clone(), |m| {
+            refuse(
+                op,
+                &obj,
+                &[(!m.snapshots.contains(snapshot), Errno::ENOENT, "")],
+            )?;
             Ok(m.datasets
                 .iter()
                 .filter(|(_, d)| d.origin.as_deref() == Some(snapshot))
@@ -1293,14 +1352,16 @@ impl Host for SimHost {
 
     fn dataset_mountpoint(&self, name: &str) -> HostResult<PathBuf> {
         let op = OpKind::DatasetMountpoint;
+        let obj = Object::Dataset(name.into());
         if let Some(z) = &self.zfs {
-            let obj = Object::Dataset(name.into());
             return self.op_ext(op, obj, |_| Ok(()), |_| z.mountpoint(&self.root, name));
         }
-        self.op(op, Object::Dataset(name.into()), |m| {
-            if !m.datasets.contains_key(name) {
-                return Err(e(op, Object::Dataset(name.into()), Errno::ENOENT));
-            }
+        self.op(op, obj.clone(), |m| {
+            refuse(
+                op,
+                &obj,
+                &[(!m.datasets.contains_key(name), Errno::ENOENT, "")],
+            )?;
             Ok(m.effective_mountpoint(name))
         })
     }
@@ -1342,24 +1403,19 @@ impl Host for SimHost {
         let op = OpKind::MountZfs;
         if let Some(z) = &self.zfs {
             let model = |m: &mut Model| {
-                let obj = || Object::Dataset(dataset.into());
-                if !m.datasets.contains_key(dataset) {
-                    return Err(e(op, obj(), Errno::ENOENT));
-                }
-                if m.mounts
-                    .iter()
-                    .any(|mt| mt.fstype == FsType::Zfs && mt.source == dataset)
-                {
-                    return Err(em(op, obj(), Errno::EBUSY, "already mounted"));
-                }
-                if m.effective_mountpoint(dataset) != at {
-                    return Err(em(
-                        op,
-                        obj(),
-                        Errno::EINVAL,
-                        "the zfs(8) dataset layer mounts a dataset at its mountpoint only",
-                    ));
-                }
+                refuse(
+                    op,
+                    &Object::Dataset(dataset.into()),
+                    &[
+                        (!m.datasets.contains_key(dataset), Errno::ENOENT, ""),
+                        (m.zfs_mounted(dataset), Errno::EBUSY, "already mounted"),
+                        (
+                            m.effective_mountpoint(dataset) != at,
+                            Errno::EINVAL,
+                            "the zfs(8) dataset layer mounts a dataset at its mountpoint only",
+                        ),
+                    ],
+                )?;
                 m.push_mount(MountInfo {
                     fstype: FsType::Zfs,
                     source: dataset.into(),
@@ -1372,21 +1428,16 @@ impl Host for SimHost {
             let obj = Object::Dataset(dataset.into());
             return self.op_ext(op, obj, model, |_| z.mount(dataset));
         }
-        self.op(op, Object::Dataset(dataset.into()), |m| {
-            if !m.datasets.contains_key(dataset) {
-                return Err(e(op, Object::Dataset(dataset.into()), Errno::ENOENT));
-            }
-            if m.mounts
-                .iter()
-                .any(|mt| mt.fstype == FsType::Zfs && mt.source == dataset)
-            {
-                return Err(em(
-                    op,
-                    Object::Dataset(dataset.into()),
-                    Errno::EBUSY,
-                    "already mounted",
-                ));
-            }
+        let obj = Object::Dataset(dataset.into());
+        self.op(op, obj.clone(), |m| {
+            refuse(
+                op,
+                &obj,
+                &[
+                    (!m.datasets.contains_key(dataset), Errno::ENOENT, ""),
+                    (m.zfs_mounted(dataset), Errno::EBUSY, "already mounted"),
+                ],
+            )?;
             let real = self.real(m, op, at)?;
             let real = if real.exists() {
                 real
@@ -1398,6 +1449,7 @@ impl Host for SimHost {
                 fs::create_dir_all(&real).map_err(|err| io_err(op, at, err))?;
             }
             self.need_dir(m, op, at)?;
+            self.store_mount(op, dataset, &real, m.next_mount + 1)?;
             m.push_mount(MountInfo {
                 fstype: FsType::Zfs,
                 source: dataset.into(),
@@ -1448,7 +1500,17 @@ impl Host for SimHost {
                 Some(ds) => z.unmount(&ds, force),
                 None => Ok(()),
             }),
-            None => self.op(op, obj.clone(), |m| model(m).map(drop)),
+            None => self.op(op, obj.clone(), |m| {
+                then_files(m, model, |m| {
+                    match m.mounts.iter().rposition(|mt| mt.at == at) {
+                        Some(idx) if m.mounts[idx].fstype == FsType::Zfs => {
+                            self.store_unmount(m, op, idx)
+                        }
+                        _ => Ok(()),
+                    }
+                })
+                .map(drop)
+            }),
         }
     }
 
