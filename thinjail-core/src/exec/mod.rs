@@ -1084,7 +1084,9 @@ impl Action for Op {
                     )));
                 }
                 tx.record(Effect::TreeCreated { path: dest.clone() })?;
-                copy_tree(src, dest)
+                // As `cp -a`: modes, owners (as root), times, symlinks, hard links, devices.
+                thinjail_release::template::copy_tree(src, dest)?;
+                Ok(())
             }
             Op::RemoveTree { path } => {
                 thinjail_release::template::remove_tree(path)?;
@@ -1185,34 +1187,6 @@ impl Action for Op {
 /// EEXIST before anything changes if the dataset exists (so a write-ahead intent never names
 /// someone else's dataset).
 /// `cp -a` of a directory tree: directories, files (contents and mode), symlinks.
-fn copy_tree(src: &Path, dest: &Path) -> Result<(), ExecError> {
-    use std::os::unix::fs::PermissionsExt;
-    let io = |op: &'static str, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| ExecError::Release(thinjail_release::Error::Io { op, path, source })
-    };
-    let md = fs::symlink_metadata(src).map_err(io("lstat", src))?;
-    if md.file_type().is_symlink() {
-        let t = fs::read_link(src).map_err(io("readlink", src))?;
-        std::os::unix::fs::symlink(&t, dest).map_err(io("symlink", dest))?;
-    } else if md.is_dir() {
-        fs::create_dir(dest).map_err(io("mkdir", dest))?;
-        let mut names: Vec<_> = fs::read_dir(src)
-            .map_err(io("opendir", src))?
-            .filter_map(|e| e.ok().map(|e| e.file_name()))
-            .collect();
-        names.sort();
-        for n in names {
-            copy_tree(&src.join(&n), &dest.join(&n))?;
-        }
-        fs::set_permissions(dest, fs::Permissions::from_mode(md.permissions().mode()))
-            .map_err(io("chmod", dest))?;
-    } else if md.is_file() {
-        fs::copy(src, dest).map_err(io("copy", dest))?;
-    }
-    Ok(())
-}
-
 fn refuse_existing_dataset(host: &dyn Host, op: OpKind, name: &str) -> Result<(), ExecError> {
     if host.dataset_exists(name)? {
         return Err(HostError::os_msg(
