@@ -433,7 +433,8 @@ pub enum Op {
         /// Real path of the host's root (where `etc/resolv.conf` is read).
         host_root: PathBuf,
     },
-    /// Copy a directory tree (modes, symlinks) to `dest`, which must not exist (undo removes it).
+    /// Copy a directory tree as `cp -a` does (modes, owners as root, times, symlinks, hard
+    /// links) to `dest`, which must not exist (undo removes it).
     CopyTree {
         /// Real source directory.
         src: PathBuf,
