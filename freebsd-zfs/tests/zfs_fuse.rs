@@ -490,6 +490,20 @@ fn canmount_off_is_not_mounted() {
     assert_eq!(e.kind, ErrorKind::InvalidArgument, "{e}");
 }
 
+/// `mount`, retried while zfs-fuse still holds the dataset it just unmounted (zfs(8) without
+/// `-u` mounts a new dataset and the backend unmounts it; zfs-fuse releases it asynchronously).
+fn mount_when_released(z: &Cli, ds: &DatasetName) -> std::path::PathBuf {
+    let start = std::time::Instant::now();
+    loop {
+        match z.mount(ds) {
+            Err(e) if e.kind == ErrorKind::Busy && start.elapsed() < Duration::from_secs(5) => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            r => return r.unwrap(),
+        }
+    }
+}
+
 /// `clone_and_mount` keeps zfs(8)'s mount of the new clone: mounted at the inherited or given
 /// mountpoint, with the origin's files; a clone onto an existing name is `Exists` naming it and
 /// changes nothing.
@@ -505,7 +519,7 @@ fn clone_and_mount_mounts_once() {
         .unwrap();
     let tmpl = s.ds("p/tmpl");
     z.create(&tmpl, &Props::new()).unwrap();
-    let tpath = z.mount(&tmpl).unwrap();
+    let tpath = mount_when_released(z, &tmpl);
     assert_eq!(tpath, mp.join("tmpl"));
     std::fs::write(tpath.join("f"), b"origin").unwrap();
     z.unmount(&tmpl, false).unwrap();
@@ -547,7 +561,7 @@ fn clone_and_mount_mounts_once() {
     let u = s.ds("p/u");
     z.clone_snapshot(&snap, &u, &Props::new()).unwrap();
     assert!(!z.is_mounted(&u).unwrap());
-    let path = z.mount(&u).unwrap();
+    let path = mount_when_released(z, &u);
     assert_eq!(path, mp.join("u"));
     assert_eq!(z.mount(&u).unwrap_err().kind, ErrorKind::AlreadyMounted);
 
