@@ -190,6 +190,27 @@ impl Cli {
         )
     }
 
+    fn clone_impl(
+        &self,
+        origin: &SnapshotName,
+        target: &DatasetName,
+        props: &Props,
+        mount: bool,
+    ) -> Result<()> {
+        self.new_dataset(
+            Op::Clone,
+            NewDataset {
+                subcommand: "clone",
+                flags: &[],
+                no_mount_flag: self.caps.clone_no_mount,
+                props,
+                operands: &[origin.as_str(), target.as_str()],
+                target,
+                mount,
+            },
+        )
+    }
+
     /// `zfs create|clone [flags] [-u] -o k=v… operands`: the one place that builds the argument
     /// list of a new dataset. With `mount: false` the dataset is left unmounted (`-u`, or
     /// `zfs unmount` after zfs(8)'s automount when it has no `-u`); with `mount: true` zfs(8)'s
@@ -266,13 +287,33 @@ impl Cli {
             .map(drop)
     }
 
-    fn list_names(&self, args: &[&str], dataset: &str) -> Result<Vec<String>> {
-        let out = self.run(Op::List, dataset, args)?;
+    /// `zfs list -H -o name -t <types> name`: whether it exists.
+    fn listed(&self, types: &str, name: &str) -> Result<bool> {
+        match self.run(
+            Op::Exists,
+            name,
+            &["list", "-H", "-o", "name", "-t", types, name],
+        ) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `zfs list -H -o name -t <types> -d 1 dataset`, sorted.
+    fn list_names(&self, types: &str, dataset: &str) -> Result<Vec<String>> {
+        let args = ["list", "-H", "-o", "name", "-t", types, "-d", "1", dataset];
+        let out = self.run(Op::List, dataset, &args)?;
         let mut v: Vec<String> = Self::lines(&out).map(str::to_string).collect();
         v.sort();
         Ok(v)
     }
 }
+
+/// `zfs list -t` of file systems and volumes.
+const FILESYSTEMS: &str = "filesystem,volume";
+/// `zfs list -t` of snapshots.
+const SNAPSHOTS: &str = "snapshot";
 
 /// How long [`Zfs::clone_and_mount`] waits for a mount zfs(8) left in flight.
 const CLONE_MOUNT_WAIT: Duration = Duration::from_secs(5);
@@ -510,18 +551,7 @@ impl Zfs for Cli {
         target: &DatasetName,
         props: &Props,
     ) -> Result<()> {
-        self.new_dataset(
-            Op::Clone,
-            NewDataset {
-                subcommand: "clone",
-                flags: &[],
-                no_mount_flag: self.caps.clone_no_mount,
-                props,
-                operands: &[origin.as_str(), target.as_str()],
-                target,
-                mount: false,
-            },
-        )
+        self.clone_impl(origin, target, props, false)
     }
 
     /// `zfs clone -o k=v… origin target`, keeping the mount zfs(8) makes of a new clone, so one
@@ -535,18 +565,7 @@ impl Zfs for Cli {
         target: &DatasetName,
         props: &Props,
     ) -> Result<PathBuf> {
-        self.new_dataset(
-            Op::Clone,
-            NewDataset {
-                subcommand: "clone",
-                flags: &[],
-                no_mount_flag: self.caps.clone_no_mount,
-                props,
-                operands: &[origin.as_str(), target.as_str()],
-                target,
-                mount: true,
-            },
-        )?;
+        self.clone_impl(origin, target, props, true)?;
         let start = Instant::now();
         loop {
             if let Some(p) = self.mounted_path(Op::Mount, target)? {
@@ -601,30 +620,12 @@ impl Zfs for Cli {
 
     /// `zfs list -H -o name -t filesystem,volume name`.
     fn exists(&self, name: &DatasetName) -> Result<bool> {
-        let args = [
-            "list",
-            "-H",
-            "-o",
-            "name",
-            "-t",
-            "filesystem,volume",
-            name.as_str(),
-        ];
-        match self.run(Op::Exists, name.as_str(), &args) {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
-        }
+        self.listed(FILESYSTEMS, name.as_str())
     }
 
     /// `zfs list -H -o name -t snapshot name`.
     fn snapshot_exists(&self, name: &SnapshotName) -> Result<bool> {
-        let args = ["list", "-H", "-o", "name", "-t", "snapshot", name.as_str()];
-        match self.run(Op::Exists, name.as_str(), &args) {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
-        }
+        self.listed(SNAPSHOTS, name.as_str())
     }
 
     /// `zfs rename from to`.
@@ -698,18 +699,7 @@ impl Zfs for Cli {
 
     /// `zfs list -H -o name -t filesystem,volume -d 1 name`, without `name` itself.
     fn list_children(&self, name: &DatasetName) -> Result<Vec<DatasetName>> {
-        let args = [
-            "list",
-            "-H",
-            "-o",
-            "name",
-            "-t",
-            "filesystem,volume",
-            "-d",
-            "1",
-            name.as_str(),
-        ];
-        self.list_names(&args, name.as_str())?
+        self.list_names(FILESYSTEMS, name.as_str())?
             .into_iter()
             .filter(|n| n != name.as_str())
             .map(|n| DatasetName::new(n.clone()).map_err(|e| Error::invalid_name(Op::List, &n, e)))
@@ -718,18 +708,7 @@ impl Zfs for Cli {
 
     /// `zfs list -H -o name -t snapshot -d 1 name`.
     fn list_snapshots(&self, name: &DatasetName) -> Result<Vec<SnapshotName>> {
-        let args = [
-            "list",
-            "-H",
-            "-o",
-            "name",
-            "-t",
-            "snapshot",
-            "-d",
-            "1",
-            name.as_str(),
-        ];
-        self.list_names(&args, name.as_str())?
+        self.list_names(SNAPSHOTS, name.as_str())?
             .into_iter()
             .map(|n| SnapshotName::new(n.clone()).map_err(|e| Error::invalid_name(Op::List, &n, e)))
             .collect()
