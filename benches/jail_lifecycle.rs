@@ -56,7 +56,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sim_fixture::{BRIDGE, SKEL};
-use thinjail_core::exec::{Executor, Lock, LockDir, LockKey, Op};
+use thinjail_core::exec::{Context, Executor, Lock, LockDir, LockKey, Op};
 use thinjail_core::host::Host;
 use thinjail_core::sim::{SimHost, SimZfs};
 
@@ -302,6 +302,26 @@ fn side_by_side<T: Send>(
     (o, p)
 }
 
+/// Jail `i` of sample `s`, named `<prefix><s>x<i>`, made by `create` with address .10+`i`.
+fn jail_maker<'a>(
+    prefix: &'a str,
+    create: &'a (dyn Fn(&str, u8) -> Context + Sync),
+) -> impl Fn(usize, usize) -> (String, Context) + Sync + 'a {
+    move |s, i| {
+        let name = format!("{prefix}{s}x{i}");
+        let ctx = create(&name, 10 + i as u8);
+        (name, ctx)
+    }
+}
+
+fn jails_what(n: usize) -> String {
+    if n == 1 {
+        "1 jail".into()
+    } else {
+        format!("{n} jails in parallel")
+    }
+}
+
 fn sh(cmd: &str) {
     let o = Command::new("sh").args(["-c", cmd]).output().expect("sh");
     assert!(
@@ -357,7 +377,7 @@ fn plain_dirs(cfg: &Cfg, work: &Path) {
         let real = host.real_path(&clone);
         move || fs::remove_dir_all(real).unwrap()
     };
-    let destroy = |name: &str, ctx: &thinjail_core::exec::Context| {
+    let destroy = |name: &str, ctx: &Context| {
         let clone = format!("zdata/jails/containers/{name}");
         let steps: Vec<Op> = sim_fixture::teardown(name, ctx)
             .into_iter()
@@ -383,17 +403,6 @@ fn plain_dirs(cfg: &Cfg, work: &Path) {
     };
 
     let clean = |_| peer_clean();
-    let one = |s, _| {
-        let name = format!("p{s}");
-        let ctx = create(&name, 10);
-        (name, ctx)
-    };
-    let undo = |(name, ctx): (String, _)| destroy(&name, &ctx);
-    let (mut ours, mut peer) =
-        side_by_side(cfg.samples, 1, &one, &undo, &|_, i| peer_one(i), &clean);
-    report("plain-dir", "1 jail", &mut ours, "cp -a", &mut peer);
-    check_clean(&host);
-
     let tree = |s, _| storage(&format!("s{s}"));
     let (mut ours, mut peer) =
         side_by_side(cfg.samples, 1, &tree, &|u| u(), &|_, i| peer_one(i), &clean);
@@ -406,28 +415,19 @@ fn plain_dirs(cfg: &Cfg, work: &Path) {
         &mut peer,
     );
 
-    let n = cfg.parallel;
-    let many = |s, i: usize| {
-        let name = format!("q{s}x{i}");
-        let ctx = create(&name, 10 + i as u8);
-        (name, ctx)
-    };
-    let (mut ours, mut peer) = side_by_side(
-        cfg.par_samples,
-        n,
-        &many,
-        &undo,
-        &|_, i| peer_one(i),
-        &clean,
-    );
-    report(
-        "plain-dir",
-        &format!("{n} jails in parallel"),
-        &mut ours,
-        "cp -a",
-        &mut peer,
-    );
-    check_clean(&host);
+    let undo = |(name, ctx): (String, Context)| destroy(&name, &ctx);
+    for (n, samples, prefix) in [(1, cfg.samples, "p"), (cfg.parallel, cfg.par_samples, "q")] {
+        let (mut ours, mut peer) = side_by_side(
+            samples,
+            n,
+            &jail_maker(prefix, &create),
+            &undo,
+            &|_, i| peer_one(i),
+            &clean,
+        );
+        report("plain-dir", &jails_what(n), &mut ours, "cp -a", &mut peer);
+        check_clean(&host);
+    }
 }
 
 /// After every teardown the host has no jails left (the bench undoes all it did).
@@ -510,7 +510,7 @@ fn zfs_datasets(cfg: &Cfg, work: &Path, pool: &str) {
         exec.run(name, &locks_for(name), &ops)
             .expect("create+start")
     };
-    let destroy = |name: &str, ctx: &thinjail_core::exec::Context| {
+    let destroy = |name: &str, ctx: &Context| {
         exec.run_forward(
             &format!("{name}-stop"),
             &locks_for(name),
@@ -528,22 +528,19 @@ fn zfs_datasets(cfg: &Cfg, work: &Path, pool: &str) {
     };
 
     let tag = |what: &str, s| format!("{what}{s}x");
-    let one = |s, _| {
-        let name = format!("z{s}");
-        let ctx = create(&name, 10);
-        (name, ctx)
-    };
-    let undo = |(name, ctx): (String, _)| destroy(&name, &ctx);
-    let (mut ours, mut peer) = side_by_side(
-        cfg.samples,
-        1,
-        &one,
-        &undo,
-        &|s, i| peer_one(&tag("s", s), i),
-        &|s| peer_clean(&tag("s", s), 1),
-    );
-    report("zfs(8)", "1 jail", &mut ours, "zfs clone", &mut peer);
-    check_clean(&host);
+    let undo = |(name, ctx): (String, Context)| destroy(&name, &ctx);
+    for (n, samples, prefix) in [(1, cfg.samples, "z"), (cfg.parallel, cfg.par_samples, "y")] {
+        let (mut ours, mut peer) = side_by_side(
+            samples,
+            n,
+            &jail_maker(prefix, &create),
+            &undo,
+            &|s, i| peer_one(&tag(prefix, s), i),
+            &|s| peer_clean(&tag(prefix, s), n),
+        );
+        report("zfs(8)", &jails_what(n), &mut ours, "zfs clone", &mut peer);
+        check_clean(&host);
+    }
 
     // The storage steps alone (clone + mount, as the plan does them) against `zfs clone`.
     let storage = |s, _| {
@@ -584,27 +581,5 @@ fn zfs_datasets(cfg: &Cfg, work: &Path, pool: &str) {
         &mut peer,
     );
 
-    let n = cfg.parallel;
-    let many = |s, i: usize| {
-        let name = format!("y{s}x{i}");
-        let ctx = create(&name, 10 + i as u8);
-        (name, ctx)
-    };
-    let (mut ours, mut peer) = side_by_side(
-        cfg.par_samples,
-        n,
-        &many,
-        &undo,
-        &|s, i| peer_one(&tag("p", s), i),
-        &|s| peer_clean(&tag("p", s), n),
-    );
-    report(
-        "zfs(8)",
-        &format!("{n} jails in parallel"),
-        &mut ours,
-        "zfs clone",
-        &mut peer,
-    );
-    check_clean(&host);
     drop(host);
 }
