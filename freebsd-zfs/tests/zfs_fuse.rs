@@ -509,12 +509,14 @@ fn mount_when_released(z: &Cli, ds: &DatasetName) -> std::path::PathBuf {
 /// changes nothing.
 #[test]
 fn clone_and_mount_mounts_once() {
+    // Mount points under a temporary directory, removed after the datasets (dropped last).
+    let mnt = tempfile::tempdir().unwrap();
     let Some(s) = Scratch::new("clonemount") else {
         return;
     };
     let z = &s.zfs;
     let parent = s.ds("p");
-    let mp = std::env::temp_dir().join(format!("tj-clonemount-{}", std::process::id()));
+    let mp = mnt.path().join("p");
     z.create(&parent, &Props::new().mountpoint(&*mp.to_string_lossy()))
         .unwrap();
     let tmpl = s.ds("p/tmpl");
@@ -536,7 +538,7 @@ fn clone_and_mount_mounts_once() {
     assert_eq!(prop(z, &c, "origin").0, snap.as_str());
 
     // A given mountpoint.
-    let own = std::env::temp_dir().join(format!("tj-clonemount-own-{}", std::process::id()));
+    let own = mnt.path().join("own");
     let d = s.ds("p/d");
     let p = Props::new().mountpoint(&*own.to_string_lossy());
     let path = z.clone_and_mount(&snap, &d, &p).unwrap();
@@ -568,5 +570,4 @@ fn clone_and_mount_mounts_once() {
     for ds in [&u, &d, &c] {
         z.destroy(ds).unwrap();
     }
-    let _ = std::fs::remove_dir(&own);
 }
