@@ -117,6 +117,8 @@ struct Made {
     datasets: Vec<(String, PathBuf)>,
     bridge: bool,
     template: bool,
+    /// The release archive the template was made from, installed into the media directory.
+    archive: Option<PathBuf>,
     jail_conf: bool,
     jail_conf_d: bool,
 }
@@ -280,10 +282,13 @@ impl<'h> Bench<'h> {
                 self.template.release().name(),
                 a.display()
             );
+            let media = self.template.archive();
+            let installed = !media.exists();
             self.runner
                 .template_create(&self.template, a, manifest.as_deref())
                 .map_err(|e| format!("template create: {e}"))?;
             made.template = true;
+            made.archive = installed.then_some(media);
         }
         Ok(())
     }
@@ -528,6 +533,9 @@ impl Drop for Bench<'_> {
             && let Err(e) = self.runner.template_destroy(&self.template)
         {
             eprintln!("jail_lifecycle: could not destroy the bench's template: {e}");
+        }
+        if let Some(a) = &made.archive {
+            let _ = std::fs::remove_file(a);
         }
         if made.bridge
             && let Err(e) = self.host.if_destroy(&self.bridge)
