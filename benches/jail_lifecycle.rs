@@ -1,13 +1,37 @@
-//! Clone + start latency of a thin jail, one at a time and N at once (threads), through the real
-//! execution path (`exec::Executor::run` with its journal and locks) on `SimHost`, against the
-//! recipe's way of getting a jail's writable tree, measured side by side in one run:
+//! Clone + start latency of a thin jail, one at a time and N at once (threads), thinjail against
+//! the recipe's way, measured side by side in one run.
+//!
+//! **On FreeBSD** (as root, with `THINJAIL_BENCH_POOL` naming a pool): real thin jails from a
+//! template, `thinjail_core::run::Runner` on `FreeBsdHost` (create + start, no helper process)
+//! against the recipe's commands, spawned as RECIPE.md runs them: `zfs clone` + `jail -f
+//! <the jail.conf thinjail renders for the jail> -c NAME`, and `zfs clone` + `service jail start
+//! NAME` when rc.conf's `jail_enable` is on. Teardown is untimed and complete, and checked: no
+//! jail, epair, mount, dataset or file of the bench's jails is left. See
+//! `jail_lifecycle/freebsd.rs` for what each side does. Run it with
+//!
+//! ```text
+//! # a template already made with `thinjail template create 14.2-RELEASE` on pool zdata:
+//! THINJAIL_BENCH_POOL=zdata cargo bench --bench jail_lifecycle
+//! # or let the bench make the template (untimed) and remove it afterwards:
+//! THINJAIL_BENCH_POOL=zdata THINJAIL_BENCH_ARCHIVE=/path/to/base.txz \
+//!     [THINJAIL_BENCH_MANIFEST=/path/to/MANIFEST] cargo bench --bench jail_lifecycle
+//! ```
+//!
+//! Optional: `THINJAIL_BENCH_RELEASE` (default `14.2-RELEASE`), `THINJAIL_BENCH_ROOT` (the
+//! mountpoint of `<pool>/jails`), `THINJAIL_BENCH_BRIDGE` (default `tjbenchbridge`, made and
+//! removed by the bench when missing). The jails get 10.213.0.x/24 on that bridge. The bench
+//! leaves rc.conf alone; layout datasets, bridge, template and `/etc/jail.conf` it had to make
+//! are removed at the end. Without root, FreeBSD or the pool, it prints why that side is skipped.
+//!
+//! **Everywhere** (Linux too), the same harness on `SimHost` through the real execution path
+//! (`exec::Executor::run` with its journal and locks):
 //!
 //! - (a) plain-directory storage: the skeleton tree is copied per jail (real file I/O, through
 //!   the host's file operations) — peer: `cp -a skeleton dest`;
 //! - (b) datasets on ZFS via zfs(8) (`SimHost::with_zfs`; zfs-fuse on Linux, pool from
 //!   `THINJAIL_TEST_ZPOOL`) — peer: `sh -c 'zfs clone snapshot dest'`.
 //!
-//! The thinjail side is the whole create + start plan of the SimHost tests' fixture (clone,
+//! There the thinjail side is the whole create + start plan of the SimHost tests' fixture (clone,
 //! mounts, jail, epair, bridge, vnet, addresses, route, exec.start); jails, interfaces and
 //! nullfs/devfs mounts are simulated, so the figures say what storage and the executor cost.
 //! The peers only make the writable tree (the rest of the recipe needs a FreeBSD kernel).
@@ -20,15 +44,20 @@
 #[path = "../thinjail-core/tests/sim_fixture/mod.rs"]
 mod sim_fixture;
 
+#[cfg(target_os = "freebsd")]
+#[path = "jail_lifecycle/freebsd.rs"]
+mod freebsd;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use sim_fixture::{BASE, BRIDGE, SKEL};
-use thinjail_core::exec::{Executor, Lock, LockDir, LockKey, Op};
-use thinjail_core::host::{DatasetProps, Host};
+use sim_fixture::{BRIDGE, SKEL};
+use thinjail_core::exec::{Context, Executor, Lock, LockDir, LockKey, Op};
+use thinjail_core::host::Host;
 use thinjail_core::sim::{SimHost, SimZfs};
 
 struct Cfg {
@@ -60,18 +89,15 @@ fn main() {
         cfg.parallel,
         cfg.par_samples
     );
-    if cfg!(target_os = "freebsd") {
-        println!(
-            "jail_lifecycle: FreeBsdHost against `jail -c` / `service jail start` with the rendered \
-             jail.conf: not measured by this harness yet (FreeBsdHost is not wired into it); \
-             the SimHost figures below do not stand for it"
-        );
-    } else {
-        println!(
-            "jail_lifecycle: FreeBsdHost against `jail -c` / `service jail start`: needs a FreeBSD \
-             host; not measured here"
-        );
-    }
+    #[cfg(target_os = "freebsd")]
+    freebsd::run(&cfg);
+    #[cfg(not(target_os = "freebsd"))]
+    println!(
+        "jail_lifecycle: FreeBsdHost against `zfs clone` + `jail -c` / `service jail start`: \
+         needs FreeBSD (run this bench there as root with THINJAIL_BENCH_POOL set); not \
+         measured on {}",
+        std::env::consts::OS
+    );
     let work = workdir();
     plain_dirs(&cfg, work.path());
     match std::env::var("THINJAIL_TEST_ZPOOL") {
@@ -238,6 +264,64 @@ fn parallel(n: usize, f: &(dyn Fn(usize) + Sync)) -> Duration {
     t.elapsed()
 }
 
+/// `f(0)` alone when `n` is 1, else `n` at once on threads: the wall time.
+fn timed(n: usize, f: &(dyn Fn(usize) + Sync)) -> Duration {
+    if n == 1 {
+        let t = Instant::now();
+        f(0);
+        t.elapsed()
+    } else {
+        parallel(n, f)
+    }
+}
+
+/// thinjail and its peer in turn, `samples` times, `n` at once each: `ours(s, i)` makes jail
+/// (or tree) `i` of sample `s` and returns what `undo` needs; `peer(s, i)` runs the peer once;
+/// `peer_clean(s)` removes what sample `s`'s peers made. Only the making is timed.
+fn side_by_side<T: Send>(
+    samples: usize,
+    n: usize,
+    ours: &(dyn Fn(usize, usize) -> T + Sync),
+    undo: &dyn Fn(T),
+    peer: &(dyn Fn(usize, usize) + Sync),
+    peer_clean: &dyn Fn(usize),
+) -> (Vec<Duration>, Vec<Duration>) {
+    let (mut o, mut p) = (Vec::new(), Vec::new());
+    for s in 0..samples {
+        let made = Mutex::new(Vec::new());
+        o.push(timed(n, &|i| {
+            let t = ours(s, i);
+            made.lock().unwrap().push(t);
+        }));
+        for t in made.into_inner().unwrap() {
+            undo(t);
+        }
+        p.push(timed(n, &|i| peer(s, i)));
+        peer_clean(s);
+    }
+    (o, p)
+}
+
+/// Jail `i` of sample `s`, named `<prefix><s>x<i>`, made by `create` with address .10+`i`.
+fn jail_maker<'a>(
+    prefix: &'a str,
+    create: &'a (dyn Fn(&str, u8) -> Context + Sync),
+) -> impl Fn(usize, usize) -> (String, Context) + Sync + 'a {
+    move |s, i| {
+        let name = format!("{prefix}{s}x{i}");
+        let ctx = create(&name, 10 + i as u8);
+        (name, ctx)
+    }
+}
+
+fn jails_what(n: usize) -> String {
+    if n == 1 {
+        "1 jail".into()
+    } else {
+        format!("{n} jails in parallel")
+    }
+}
+
 fn sh(cmd: &str) {
     let o = Command::new("sh").args(["-c", cmd]).output().expect("sh");
     assert!(
@@ -293,7 +377,7 @@ fn plain_dirs(cfg: &Cfg, work: &Path) {
         let real = host.real_path(&clone);
         move || fs::remove_dir_all(real).unwrap()
     };
-    let destroy = |name: &str, ctx: &thinjail_core::exec::Context| {
+    let destroy = |name: &str, ctx: &Context| {
         let clone = format!("zdata/jails/containers/{name}");
         let steps: Vec<Op> = sim_fixture::teardown(name, ctx)
             .into_iter()
@@ -318,32 +402,10 @@ fn plain_dirs(cfg: &Cfg, work: &Path) {
         fs::create_dir_all(&peer_dir).unwrap();
     };
 
-    let (mut ours, mut peer) = (Vec::new(), Vec::new());
-    for s in 0..cfg.samples {
-        let name = format!("p{s}");
-        let t = Instant::now();
-        let ctx = create(&name, 10);
-        ours.push(t.elapsed());
-        destroy(&name, &ctx);
-        let t = Instant::now();
-        peer_one(0);
-        peer.push(t.elapsed());
-        peer_clean();
-    }
-    report("plain-dir", "1 jail", &mut ours, "cp -a", &mut peer);
-    check_clean(&host);
-
-    let (mut ours, mut peer) = (Vec::new(), Vec::new());
-    for s in 0..cfg.samples {
-        let t = Instant::now();
-        let undo = storage(&format!("s{s}"));
-        ours.push(t.elapsed());
-        undo();
-        let t = Instant::now();
-        peer_one(0);
-        peer.push(t.elapsed());
-        peer_clean();
-    }
+    let clean = |_| peer_clean();
+    let tree = |s, _| storage(&format!("s{s}"));
+    let (mut ours, mut peer) =
+        side_by_side(cfg.samples, 1, &tree, &|u| u(), &|_, i| peer_one(i), &clean);
     report_as(
         "plain-dir",
         "1 tree (copy only)",
@@ -353,29 +415,19 @@ fn plain_dirs(cfg: &Cfg, work: &Path) {
         &mut peer,
     );
 
-    let (mut ours, mut peer) = (Vec::new(), Vec::new());
-    let n = cfg.parallel;
-    for s in 0..cfg.par_samples {
-        let ctxs = std::sync::Mutex::new(Vec::new());
-        ours.push(parallel(n, &|i| {
-            let name = format!("q{s}x{i}");
-            let ctx = create(&name, 10 + i as u8);
-            ctxs.lock().unwrap().push((name, ctx));
-        }));
-        for (name, ctx) in ctxs.into_inner().unwrap() {
-            destroy(&name, &ctx);
-        }
-        peer.push(parallel(n, &peer_one));
-        peer_clean();
+    let undo = |(name, ctx): (String, Context)| destroy(&name, &ctx);
+    for (n, samples, prefix) in [(1, cfg.samples, "p"), (cfg.parallel, cfg.par_samples, "q")] {
+        let (mut ours, mut peer) = side_by_side(
+            samples,
+            n,
+            &jail_maker(prefix, &create),
+            &undo,
+            &|_, i| peer_one(i),
+            &clean,
+        );
+        report("plain-dir", &jails_what(n), &mut ours, "cp -a", &mut peer);
+        check_clean(&host);
     }
-    report(
-        "plain-dir",
-        &format!("{n} jails in parallel"),
-        &mut ours,
-        "cp -a",
-        &mut peer,
-    );
-    check_clean(&host);
 }
 
 /// After every teardown the host has no jails left (the bench undoes all it did).
@@ -431,31 +483,10 @@ fn zfs_datasets(cfg: &Cfg, work: &Path, pool: &str) {
     let host = SimHost::with_zfs(dir.join("root"), SimZfs::cli(&base.0).unwrap()).unwrap();
     // The fixture's host state, with the skeleton tree in the real skeleton dataset before
     // its snapshot.
-    host.add_pool("zdata").unwrap();
-    for ds in [
-        "zdata/jails",
-        "zdata/jails/templates",
-        "zdata/jails/containers",
-        BASE,
-        SKEL,
-    ] {
-        host.dataset_create(ds, &DatasetProps::default()).unwrap();
-        let mp = host.dataset_mountpoint(ds).unwrap();
-        host.mount_zfs(ds, &mp).unwrap();
-    }
-    let base_dir = Path::new("/").join(BASE);
-    for d in ["bin", "dev", "skeleton"] {
-        host.mkdir(&base_dir.join(d), 0o755).unwrap();
-    }
-    host.write_file(&base_dir.join("bin/sh"), b"#!/bin/sh\n", 0o755)
-        .unwrap();
-    let skel = host.real_path(&Path::new("/").join(SKEL));
-    make_skeleton(&skel);
+    sim_fixture::setup_with(&host, |h| {
+        make_skeleton(&h.real_path(&Path::new("/").join(SKEL)));
+    });
     let snap = format!("{SKEL}@base");
-    host.dataset_snapshot(&snap).unwrap();
-    let br = host.bridge_create(None).unwrap();
-    host.if_rename(&br, BRIDGE).unwrap();
-    host.if_set_up(BRIDGE, true).unwrap();
 
     let z = host.zfs().unwrap();
     let real_snap = z.real_name(&snap);
@@ -479,7 +510,7 @@ fn zfs_datasets(cfg: &Cfg, work: &Path, pool: &str) {
         exec.run(name, &locks_for(name), &ops)
             .expect("create+start")
     };
-    let destroy = |name: &str, ctx: &thinjail_core::exec::Context| {
+    let destroy = |name: &str, ctx: &Context| {
         exec.run_forward(
             &format!("{name}-stop"),
             &locks_for(name),
@@ -496,31 +527,30 @@ fn zfs_datasets(cfg: &Cfg, work: &Path, pool: &str) {
         }
     };
 
-    let (mut ours, mut peer) = (Vec::new(), Vec::new());
-    for s in 0..cfg.samples {
-        let name = format!("z{s}");
-        let t = Instant::now();
-        let ctx = create(&name, 10);
-        ours.push(t.elapsed());
-        destroy(&name, &ctx);
-        let tag = format!("s{s}x");
-        let t = Instant::now();
-        peer_one(&tag, 0);
-        peer.push(t.elapsed());
-        peer_clean(&tag, 1);
+    let tag = |what: &str, s| format!("{what}{s}x");
+    let undo = |(name, ctx): (String, Context)| destroy(&name, &ctx);
+    for (n, samples, prefix) in [(1, cfg.samples, "z"), (cfg.parallel, cfg.par_samples, "y")] {
+        let (mut ours, mut peer) = side_by_side(
+            samples,
+            n,
+            &jail_maker(prefix, &create),
+            &undo,
+            &|s, i| peer_one(&tag(prefix, s), i),
+            &|s| peer_clean(&tag(prefix, s), n),
+        );
+        report("zfs(8)", &jails_what(n), &mut ours, "zfs clone", &mut peer);
+        check_clean(&host);
     }
-    report("zfs(8)", "1 jail", &mut ours, "zfs clone", &mut peer);
-    check_clean(&host);
 
     // The storage steps alone (clone + mount, as the plan does them) against `zfs clone`.
-    let (mut ours, mut peer) = (Vec::new(), Vec::new());
-    for s in 0..cfg.samples {
+    let storage = |s, _| {
         let name = format!("c{s}");
         let ops: Vec<Op> = sim_fixture::plan(&name, 10).into_iter().take(2).collect();
-        let t = Instant::now();
         exec.run(&name, &locks_for(&name), &ops)
             .expect("clone+mount");
-        ours.push(t.elapsed());
+        name
+    };
+    let undo_storage = |name: String| {
         let clone = format!("zdata/jails/containers/{name}");
         let at = PathBuf::from(format!("/{clone}"));
         exec.run_forward(
@@ -533,12 +563,15 @@ fn zfs_datasets(cfg: &Cfg, work: &Path, pool: &str) {
             ],
         )
         .expect("destroy clone");
-        let tag = format!("c{s}x");
-        let t = Instant::now();
-        peer_one(&tag, 0);
-        peer.push(t.elapsed());
-        peer_clean(&tag, 1);
-    }
+    };
+    let (mut ours, mut peer) = side_by_side(
+        cfg.samples,
+        1,
+        &storage,
+        &undo_storage,
+        &|s, i| peer_one(&tag("c", s), i),
+        &|s| peer_clean(&tag("c", s), 1),
+    );
     report_as(
         "zfs(8)",
         "1 clone (storage only)",
@@ -548,29 +581,5 @@ fn zfs_datasets(cfg: &Cfg, work: &Path, pool: &str) {
         &mut peer,
     );
 
-    let (mut ours, mut peer) = (Vec::new(), Vec::new());
-    let n = cfg.parallel;
-    for s in 0..cfg.par_samples {
-        let ctxs = std::sync::Mutex::new(Vec::new());
-        ours.push(parallel(n, &|i| {
-            let name = format!("y{s}x{i}");
-            let ctx = create(&name, 10 + i as u8);
-            ctxs.lock().unwrap().push((name, ctx));
-        }));
-        for (name, ctx) in ctxs.into_inner().unwrap() {
-            destroy(&name, &ctx);
-        }
-        let tag = format!("p{s}x");
-        peer.push(parallel(n, &|i| peer_one(&tag, i)));
-        peer_clean(&tag, n);
-    }
-    report(
-        "zfs(8)",
-        &format!("{n} jails in parallel"),
-        &mut ours,
-        "zfs clone",
-        &mut peer,
-    );
-    check_clean(&host);
     drop(host);
 }

@@ -3,9 +3,11 @@
 //! (what a user would otherwise script), side by side in one run.
 //!
 //! Needs a scratch pool named by `THINJAIL_TEST_ZPOOL` (zfs-fuse on Linux); without it the
-//! benchmark prints why and does nothing. Clones get `canmount=off` on every side, so no side
-//! pays for a mount (old zfs(8) mounts even `canmount=noauto` clones). Each sample clones `iters` new datasets; they are destroyed outside the
-//! timed region. `cargo bench -- --test` runs each side once.
+//! benchmark prints why and does nothing. Group `zfs_clone`: clones get `canmount=off` on every
+//! side, so no side pays for a mount (old zfs(8) mounts even `canmount=noauto` clones). Group
+//! `zfs_clone_mounted`: clone and mount, as a plain `zfs clone` does, against
+//! `Cli::clone_and_mount`. Each sample clones `iters` new datasets; they are destroyed outside
+//! the timed region. `cargo bench -- --test` runs each side once.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::process::Command;
@@ -107,6 +109,31 @@ fn zfs_clone(c: &mut Criterion) {
         }
         Err(e) => eprintln!("zfs_clone: Lzc side skipped: {e}"),
     }
+    g.finish();
+
+    // Clone and mount (what `zfs clone` does): the peer's clone is mounted by zfs(8); thinjail's
+    // `Cli::clone_and_mount` keeps that mount and reads the path from the mount table.
+    let mut g = c.benchmark_group("zfs_clone_mounted");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(5));
+    g.bench_function("sh -c 'zfs clone' (peer, mounts)", |b| {
+        b.iter_custom(|iters| {
+            run(&s, "shm", iters, &|n| {
+                let cmd = format!("zfs clone '{}' '{}'", s.snap.as_str(), n.as_str());
+                let st = Command::new("sh").args(["-c", &cmd]).status().unwrap();
+                assert!(st.success(), "{cmd}");
+            })
+        })
+    });
+    g.bench_function("Cli::clone_and_mount", |b| {
+        b.iter_custom(|iters| {
+            run(&s, "clim", iters, &|n| {
+                cli.clone_and_mount(&s.snap, n, &Props::new())
+                    .expect("clone and mount");
+            })
+        })
+    });
     g.finish();
     for _ in 0..50 {
         let ok = Command::new("zfs")

@@ -172,31 +172,114 @@ impl Cli {
     }
 
     fn create_impl(&self, name: &DatasetName, props: &Props, parents: bool) -> Result<()> {
-        props.validate().map_err(|e| {
-            Error::new(Op::Create, name.as_str(), ErrorKind::InvalidArgument)
-                .with_message(e.to_string())
-        })?;
         if parents && self.exists(name)? {
             return Ok(());
         }
-        let mut args: Vec<String> = vec!["create".into()];
-        if parents {
-            args.push("-p".into());
+        let flags: &[&str] = if parents { &["-p"] } else { &[] };
+        self.new_dataset(
+            Op::Create,
+            NewDataset {
+                subcommand: "create",
+                flags,
+                no_mount_flag: self.caps.create_no_mount,
+                props,
+                operands: &[name.as_str()],
+                target: name,
+                mount: false,
+            },
+        )
+    }
+
+    fn clone_impl(
+        &self,
+        origin: &SnapshotName,
+        target: &DatasetName,
+        props: &Props,
+        mount: bool,
+    ) -> Result<()> {
+        self.new_dataset(
+            Op::Clone,
+            NewDataset {
+                subcommand: "clone",
+                flags: &[],
+                no_mount_flag: self.caps.clone_no_mount,
+                props,
+                operands: &[origin.as_str(), target.as_str()],
+                target,
+                mount,
+            },
+        )
+    }
+
+    /// `zfs create|clone [flags] [-u] -o k=v… operands`: the one place that builds the argument
+    /// list of a new dataset. With `mount: false` the dataset is left unmounted (`-u`, or
+    /// `zfs unmount` after zfs(8)'s automount when it has no `-u`); with `mount: true` zfs(8)'s
+    /// own mount of the new dataset is kept.
+    fn new_dataset(&self, op: Op, d: NewDataset<'_>) -> Result<()> {
+        d.props.validate().map_err(|e| {
+            Error::new(op, d.target.as_str(), ErrorKind::InvalidArgument)
+                .with_message(e.to_string())
+        })?;
+        let opts = d.props.cli_args();
+        let mut argv: Vec<&str> = vec![d.subcommand];
+        argv.extend_from_slice(d.flags);
+        let no_mount_flag = !d.mount && d.no_mount_flag;
+        if no_mount_flag {
+            argv.push("-u");
         }
-        if self.caps.create_no_mount {
-            args.push("-u".into());
+        for o in &opts {
+            argv.push("-o");
+            argv.push(o);
         }
-        for a in props.cli_args() {
-            args.push("-o".into());
-            args.push(a);
-        }
-        args.push(name.to_string());
-        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.run(Op::Create, name.as_str(), &argv)?;
-        if !self.caps.create_no_mount {
-            self.undo_automount(Op::Create, name, props)?;
+        argv.extend_from_slice(d.operands);
+        // "dataset already exists" from zfs(8) is `ErrorKind::Exists` (EEXIST), naming the
+        // target: no separate existence check before the call.
+        self.run(op, d.target.as_str(), &argv)?;
+        if !d.mount && !no_mount_flag {
+            self.undo_automount(op, d.target, d.props)?;
         }
         Ok(())
+    }
+
+    /// Where `name` is mounted, if it is: from the kernel's mount table where it can be read
+    /// without a process (`/proc/self/mounts` on Linux: the source is the dataset name, the
+    /// type `zfs` or zfs-fuse's `fuse.zfs`); elsewhere `zfs get -H -o value mounted,mountpoint`.
+    fn mounted_path(&self, op: Op, name: &DatasetName) -> Result<Option<PathBuf>> {
+        if let Some(table) = mount_table() {
+            return Ok(mount_of(&table, name.as_str()));
+        }
+        let args = [
+            "get",
+            "-H",
+            "-o",
+            "value",
+            "mounted,mountpoint",
+            name.as_str(),
+        ];
+        let out = self.run(op, name.as_str(), &args)?;
+        let mut v = Self::lines(&out);
+        match (v.next(), v.next()) {
+            (Some("yes"), Some(mp)) => Ok(Some(PathBuf::from(mp))),
+            (Some(_), Some(_)) => Ok(None),
+            _ => Err(Error::new(op, name.as_str(), ErrorKind::Other)
+                .with_message(format!("zfs get mounted,mountpoint printed {out:?}"))),
+        }
+    }
+
+    /// The mount point after a successful `zfs mount`: the mount table (no process) or the
+    /// `mountpoint` property.
+    fn mountpoint_after_mount(&self, name: &DatasetName) -> Result<PathBuf> {
+        if let Some(p) = mount_table().and_then(|t| mount_of(&t, name.as_str())) {
+            return Ok(p);
+        }
+        let p = self.get_properties(name, &["mountpoint"])?;
+        p.into_iter()
+            .next()
+            .map(|p| PathBuf::from(p.value))
+            .ok_or_else(|| {
+                Error::new(Op::Mount, name.as_str(), ErrorKind::Other)
+                    .with_message("zfs get printed no mountpoint")
+            })
     }
 
     fn snapshot_one(&self, s: &SnapshotName) -> Result<()> {
@@ -204,12 +287,95 @@ impl Cli {
             .map(drop)
     }
 
-    fn list_names(&self, args: &[&str], dataset: &str) -> Result<Vec<String>> {
-        let out = self.run(Op::List, dataset, args)?;
+    /// `zfs list -H -o name -t <types> name`: whether it exists.
+    fn listed(&self, types: &str, name: &str) -> Result<bool> {
+        match self.run(
+            Op::Exists,
+            name,
+            &["list", "-H", "-o", "name", "-t", types, name],
+        ) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `zfs list -H -o name -t <types> -d 1 dataset`, sorted.
+    fn list_names(&self, types: &str, dataset: &str) -> Result<Vec<String>> {
+        let args = ["list", "-H", "-o", "name", "-t", types, "-d", "1", dataset];
+        let out = self.run(Op::List, dataset, &args)?;
         let mut v: Vec<String> = Self::lines(&out).map(str::to_string).collect();
         v.sort();
         Ok(v)
     }
+}
+
+/// `zfs list -t` of file systems and volumes.
+const FILESYSTEMS: &str = "filesystem,volume";
+/// `zfs list -t` of snapshots.
+const SNAPSHOTS: &str = "snapshot";
+
+/// How long [`Zfs::clone_and_mount`] waits for a mount zfs(8) left in flight.
+const CLONE_MOUNT_WAIT: Duration = Duration::from_secs(5);
+
+/// A new dataset for [`Cli::new_dataset`].
+struct NewDataset<'a> {
+    /// `create` or `clone`.
+    subcommand: &'a str,
+    /// Flags before the properties (`-p`).
+    flags: &'a [&'a str],
+    /// Whether this subcommand of the installed zfs(8) has `-u`.
+    no_mount_flag: bool,
+    props: &'a Props,
+    /// The names at the end of the command line.
+    operands: &'a [&'a str],
+    /// The dataset made (named in errors).
+    target: &'a DatasetName,
+    /// Keep zfs(8)'s mount of the new dataset.
+    mount: bool,
+}
+
+/// The kernel's mount table as text, where it is a file (`/proc/self/mounts`, Linux).
+fn mount_table() -> Option<Vec<u8>> {
+    if cfg!(target_os = "linux") {
+        std::fs::read("/proc/self/mounts").ok()
+    } else {
+        None
+    }
+}
+
+/// The mount point of ZFS dataset `name` in a `/proc/self/mounts` text (source, mount point,
+/// type… per line, with space, tab, newline and backslash as octal escapes): the last (topmost)
+/// mount whose source is `name` and whose type is `zfs` or `fuse.zfs`.
+fn mount_of(table: &[u8], name: &str) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStringExt;
+    let unescape = |f: &[u8]| -> Vec<u8> {
+        let mut out = Vec::with_capacity(f.len());
+        let mut i = 0;
+        while i < f.len() {
+            let oct = f
+                .get(i + 1..i + 4)
+                .filter(|d| f[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+            match oct {
+                Some(d) => {
+                    let v = d.iter().fold(0u32, |a, c| a * 8 + u32::from(c - b'0'));
+                    out.push(v as u8);
+                    i += 4;
+                }
+                None => {
+                    out.push(f[i]);
+                    i += 1;
+                }
+            }
+        }
+        out
+    };
+    table.rsplit(|b| *b == b'\n').find_map(|line| {
+        let mut f = line.split(|b| *b == b' ');
+        let (src, at, fstype) = (f.next()?, f.next()?, f.next()?);
+        (unescape(src) == name.as_bytes() && (fstype == b"zfs" || fstype == b"fuse.zfs"))
+            .then(|| PathBuf::from(OsString::from_vec(unescape(at))))
+    })
 }
 
 /// Collapses per-snapshot failures: one failure is reported as itself, several as
@@ -385,26 +551,37 @@ impl Zfs for Cli {
         target: &DatasetName,
         props: &Props,
     ) -> Result<()> {
-        props.validate().map_err(|e| {
-            Error::new(Op::Clone, target.as_str(), ErrorKind::InvalidArgument)
-                .with_message(e.to_string())
-        })?;
-        let mut args: Vec<String> = vec!["clone".into()];
-        if self.caps.clone_no_mount {
-            args.push("-u".into());
+        self.clone_impl(origin, target, props, false)
+    }
+
+    /// `zfs clone -o k=v… origin target`, keeping the mount zfs(8) makes of a new clone, so one
+    /// process clones and mounts (plus `zfs mount` only when zfs(8) did not mount it, e.g.
+    /// `canmount=noauto` on OpenZFS). The path comes from the mount table on Linux, from
+    /// `zfs get mounted,mountpoint` elsewhere. A mount still in flight (zfs-fuse answers
+    /// "busy") is waited for up to five seconds.
+    fn clone_and_mount(
+        &self,
+        origin: &SnapshotName,
+        target: &DatasetName,
+        props: &Props,
+    ) -> Result<PathBuf> {
+        self.clone_impl(origin, target, props, true)?;
+        let start = Instant::now();
+        loop {
+            if let Some(p) = self.mounted_path(Op::Mount, target)? {
+                return Ok(p);
+            }
+            match self.run(Op::Mount, target.as_str(), &["mount", target.as_str()]) {
+                Ok(_) => return self.mountpoint_after_mount(target),
+                Err(e)
+                    if matches!(e.kind, ErrorKind::Busy | ErrorKind::AlreadyMounted)
+                        && start.elapsed() < CLONE_MOUNT_WAIT =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(e),
+            }
         }
-        for a in props.cli_args() {
-            args.push("-o".into());
-            args.push(a);
-        }
-        args.push(origin.to_string());
-        args.push(target.to_string());
-        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        self.run(Op::Clone, target.as_str(), &argv)?;
-        if !self.caps.clone_no_mount {
-            self.undo_automount(Op::Clone, target, props)?;
-        }
-        Ok(())
     }
 
     /// `zfs destroy name` (zfs(8) unmounts it first and names children/snapshots it refuses for).
@@ -443,30 +620,12 @@ impl Zfs for Cli {
 
     /// `zfs list -H -o name -t filesystem,volume name`.
     fn exists(&self, name: &DatasetName) -> Result<bool> {
-        let args = [
-            "list",
-            "-H",
-            "-o",
-            "name",
-            "-t",
-            "filesystem,volume",
-            name.as_str(),
-        ];
-        match self.run(Op::Exists, name.as_str(), &args) {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
-        }
+        self.listed(FILESYSTEMS, name.as_str())
     }
 
     /// `zfs list -H -o name -t snapshot name`.
     fn snapshot_exists(&self, name: &SnapshotName) -> Result<bool> {
-        let args = ["list", "-H", "-o", "name", "-t", "snapshot", name.as_str()];
-        match self.run(Op::Exists, name.as_str(), &args) {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
-        }
+        self.listed(SNAPSHOTS, name.as_str())
     }
 
     /// `zfs rename from to`.
@@ -514,15 +673,11 @@ impl Zfs for Cli {
             .collect())
     }
 
-    /// `zfs mount name`, then reads `mountpoint`.
+    /// `zfs mount name`; the path from the mount table on Linux (no second process), else
+    /// `zfs get mountpoint`.
     fn mount(&self, name: &DatasetName) -> Result<PathBuf> {
         self.run(Op::Mount, name.as_str(), &["mount", name.as_str()])?;
-        let p = self.get_properties(name, &["mountpoint"])?;
-        let mp = p.into_iter().next().map(|p| p.value).ok_or_else(|| {
-            Error::new(Op::Mount, name.as_str(), ErrorKind::Other)
-                .with_message("zfs get printed no mountpoint")
-        })?;
-        Ok(PathBuf::from(mp))
+        self.mountpoint_after_mount(name)
     }
 
     /// `zfs unmount [-f] name`.
@@ -544,18 +699,7 @@ impl Zfs for Cli {
 
     /// `zfs list -H -o name -t filesystem,volume -d 1 name`, without `name` itself.
     fn list_children(&self, name: &DatasetName) -> Result<Vec<DatasetName>> {
-        let args = [
-            "list",
-            "-H",
-            "-o",
-            "name",
-            "-t",
-            "filesystem,volume",
-            "-d",
-            "1",
-            name.as_str(),
-        ];
-        self.list_names(&args, name.as_str())?
+        self.list_names(FILESYSTEMS, name.as_str())?
             .into_iter()
             .filter(|n| n != name.as_str())
             .map(|n| DatasetName::new(n.clone()).map_err(|e| Error::invalid_name(Op::List, &n, e)))
@@ -564,18 +708,7 @@ impl Zfs for Cli {
 
     /// `zfs list -H -o name -t snapshot -d 1 name`.
     fn list_snapshots(&self, name: &DatasetName) -> Result<Vec<SnapshotName>> {
-        let args = [
-            "list",
-            "-H",
-            "-o",
-            "name",
-            "-t",
-            "snapshot",
-            "-d",
-            "1",
-            name.as_str(),
-        ];
-        self.list_names(&args, name.as_str())?
+        self.list_names(SNAPSHOTS, name.as_str())?
             .into_iter()
             .map(|n| SnapshotName::new(n.clone()).map_err(|e| Error::invalid_name(Op::List, &n, e)))
             .collect()
@@ -606,5 +739,37 @@ impl Zfs for Cli {
             .collect();
         v.sort();
         Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_table_lookup() {
+        let t = b"tjdev /tjdev fuse.zfs rw,relatime 0 0\n\
+                  proc /proc proc rw 0 0\n\
+                  tjdev/a /mnt/with\\040space fuse.zfs rw 0 0\n\
+                  tjdev/a\\040b /x zfs rw 0 0\n\
+                  tjdev/n /not-zfs nfs rw 0 0\n\
+                  tjdev/a /mnt/again zfs rw 0 0\n";
+        assert_eq!(mount_of(t, "tjdev"), Some(PathBuf::from("/tjdev")));
+        // The topmost (last) mount wins; escapes are decoded.
+        assert_eq!(mount_of(t, "tjdev/a"), Some(PathBuf::from("/mnt/again")));
+        assert_eq!(
+            mount_of(&t[..t.len() - 30], "tjdev/a"),
+            Some(PathBuf::from("/mnt/with space"))
+        );
+        assert_eq!(mount_of(t, "tjdev/a b"), Some(PathBuf::from("/x")));
+        // Another file system type with a dataset-like source is not a ZFS mount.
+        assert_eq!(mount_of(t, "tjdev/n"), None);
+        assert_eq!(mount_of(t, "tjdev/missing"), None);
+        assert_eq!(mount_of(b"", "tjdev"), None);
+        // A truncated escape is kept as text.
+        assert_eq!(
+            mount_of(b"p/x /a\\04 zfs rw 0 0\n", "p/x"),
+            Some(PathBuf::from("/a\\04"))
+        );
     }
 }

@@ -71,6 +71,20 @@ pub trait Zfs {
         props: &Props,
     ) -> Result<()>;
 
+    /// Clones `origin` as `target` with `props` and mounts the clone at its `mountpoint`
+    /// (inherited or given in `props`), returning the path: what `zfs clone` does. The default
+    /// is [`Zfs::clone_snapshot`] then [`Zfs::mount`]; [`Cli`] keeps zfs(8)'s own mount of the
+    /// new clone instead of undoing and redoing it.
+    fn clone_and_mount(
+        &self,
+        origin: &SnapshotName,
+        target: &DatasetName,
+        props: &Props,
+    ) -> Result<PathBuf> {
+        self.clone_snapshot(origin, target, props)?;
+        self.mount(target)
+    }
+
     /// Destroys filesystem `name` (unmounting it first). Refuses with
     /// [`ErrorKind::HasDependants`], naming them, if it has children or snapshots.
     #[doc(alias = "lzc_destroy")]

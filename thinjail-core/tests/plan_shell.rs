@@ -7,6 +7,20 @@ use std::process::Command;
 use thinjail_core::model::{EpairNaming, Storage, ThinJail, ThinJailSpec, VnetStrings};
 use thinjail_core::plan::{self, Inverse, Plan};
 
+/// The recipe's `dev` jail on plain directories under a new temporary directory (kept alive by
+/// the returned guard).
+fn dir_jail() -> (tempfile::TempDir, ThinJail) {
+    let d = tempfile::tempdir().unwrap();
+    let j = ThinJailSpec {
+        storage: Storage::Directories,
+        root: d.path().join("jails").to_str().unwrap().to_string(),
+        ..Default::default()
+    }
+    .build()
+    .unwrap();
+    (d, j)
+}
+
 fn jails() -> Vec<ThinJail> {
     vec![
         ThinJail::recipe_dev(),
@@ -273,14 +287,7 @@ fn successful_start_and_stop_with_derived_names() {
 
 #[test]
 fn failed_create_removes_what_it_wrote() {
-    let d = tempfile::tempdir().unwrap();
-    let j = ThinJailSpec {
-        storage: Storage::Directories,
-        root: d.path().join("jails").to_str().unwrap().to_string(),
-        ..Default::default()
-    }
-    .build()
-    .unwrap();
+    let (_dir, j) = dir_jail();
     // Create writes the fstab then fails writing to /etc (not root here or not allowed):
     // simulate by making the jail.conf.d write fail through a read-only target directory.
     let mut p = plan::create(&j);
@@ -302,14 +309,7 @@ fn failed_create_removes_what_it_wrote() {
 
 #[test]
 fn skeleton_split_moves_trees_and_links_resolve() {
-    let d = tempfile::tempdir().unwrap();
-    let j = ThinJailSpec {
-        storage: Storage::Directories,
-        root: d.path().join("jails").to_str().unwrap().to_string(),
-        ..Default::default()
-    }
-    .build()
-    .unwrap();
+    let (_dir, j) = dir_jail();
     let base = j.template().dir();
     let skel = j.skeleton().dir();
     for (f, body) in [

@@ -26,6 +26,44 @@ fn quiet_simulated_crashes() {
     });
 }
 
+/// This test binary again, running only `test`, with `env` set to `dir` (the child's side).
+fn spawn_child(test: &str, env: &str, dir: &Path) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--test-threads=1"])
+        .env(env, dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (polling every `poll_ms`, at most a minute) until the journals in `jdir` hold
+/// `threshold` lines in all; returns the count.
+fn wait_for_journal_lines(jdir: &Path, threshold: usize, poll_ms: u64) -> usize {
+    let t = std::time::Instant::now();
+    loop {
+        let n: usize = std::fs::read_dir(jdir)
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| {
+                        std::fs::read_to_string(e.path())
+                            .unwrap_or_default()
+                            .lines()
+                            .count()
+                    })
+                    .sum()
+            })
+            .unwrap_or(0);
+        if n >= threshold {
+            return n;
+        }
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(60),
+            "child made no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(poll_ms));
+    }
+}
+
 /// Run the plan in a transaction until the simulated crash; true if it crashed.
 fn run_until_crash(host: &SimHost, journal: &Path, plan: fn(&str, u8) -> Vec<Op>) -> bool {
     let r = catch_unwind(AssertUnwindSafe(|| {
@@ -202,40 +240,13 @@ fn killed_process_then_recover_restores_the_file_tree() {
     for threshold in [37, 60, 121] {
         let dir = tempfile::tempdir().unwrap();
         let before = SimHost::new(dir.path().join("root")).unwrap().state();
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "killed_process_then_recover_restores_the_file_tree",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV, dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_child(
+            "killed_process_then_recover_restores_the_file_tree",
+            CHILD_ENV,
+            dir.path(),
+        );
         let jdir = dir.path().join("journal");
-        let t = std::time::Instant::now();
-        let lines = loop {
-            let n: usize = std::fs::read_dir(&jdir)
-                .map(|rd| {
-                    rd.flatten()
-                        .map(|e| {
-                            std::fs::read_to_string(e.path())
-                                .unwrap_or_default()
-                                .lines()
-                                .count()
-                        })
-                        .sum()
-                })
-                .unwrap_or(0);
-            if n >= threshold {
-                break n;
-            }
-            assert!(
-                t.elapsed() < std::time::Duration::from_secs(60),
-                "child made no progress"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(3));
-        };
+        let lines = wait_for_journal_lines(&jdir, threshold, 3);
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
         assert!(!status.success(), "killed, not finished");
@@ -289,40 +300,13 @@ fn killed_process_mid_create_then_recover_on_persistent_simhost() {
             setup(&h);
             h.state()
         };
-        let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "killed_process_mid_create_then_recover_on_persistent_simhost",
-                "--test-threads=1",
-            ])
-            .env(CHILD_ENV2, dir.path())
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_child(
+            "killed_process_mid_create_then_recover_on_persistent_simhost",
+            CHILD_ENV2,
+            dir.path(),
+        );
         let jdir = dir.path().join("journal");
-        let t = std::time::Instant::now();
-        let lines = loop {
-            let n: usize = std::fs::read_dir(&jdir)
-                .map(|rd| {
-                    rd.flatten()
-                        .map(|e| {
-                            std::fs::read_to_string(e.path())
-                                .unwrap_or_default()
-                                .lines()
-                                .count()
-                        })
-                        .sum()
-                })
-                .unwrap_or(0);
-            if n >= threshold {
-                break n;
-            }
-            assert!(
-                t.elapsed() < std::time::Duration::from_secs(60),
-                "child made no progress"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        };
+        let lines = wait_for_journal_lines(&jdir, threshold, 1);
         child.kill().unwrap();
         child.wait().unwrap();
         let host = SimHost::open_persistent(dir.path().join("root")).unwrap();

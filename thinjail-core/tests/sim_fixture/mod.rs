@@ -39,6 +39,17 @@ pub fn fixture() -> Fx {
 
 /// Build the fixture's host state on `host`.
 pub fn setup(host: &SimHost) {
+    setup_with(host, |h| {
+        h.mkdir(&Path::new("/").join(SKEL).join("etc"), 0o755)
+            .unwrap();
+        h.write_file(&Path::new("/").join(SKEL).join("etc/rc"), b"# rc\n", 0o644)
+            .unwrap();
+    });
+}
+
+/// The fixture's host state, with the skeleton dataset filled by `skeleton` before its `@base`
+/// snapshot (the benchmarks put a realistic tree there).
+pub fn setup_with(host: &SimHost, skeleton: impl FnOnce(&SimHost)) {
     host.add_pool("zdata").unwrap();
     for ds in [
         "zdata/jails",
@@ -57,10 +68,7 @@ pub fn setup(host: &SimHost) {
     }
     host.write_file(&Path::new(&base).join("bin/sh"), b"#!/bin/sh\n", 0o755)
         .unwrap();
-    host.mkdir(&Path::new("/").join(SKEL).join("etc"), 0o755)
-        .unwrap();
-    host.write_file(&Path::new("/").join(SKEL).join("etc/rc"), b"# rc\n", 0o644)
-        .unwrap();
+    skeleton(host);
     host.dataset_snapshot(&format!("{SKEL}@base")).unwrap();
     let br = host.bridge_create(None).unwrap();
     host.if_rename(&br, BRIDGE).unwrap();
