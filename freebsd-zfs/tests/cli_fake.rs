@@ -29,7 +29,25 @@ fn fake(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
     );
     std::fs::write(&bin, script).unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wait_executable(&bin);
     (bin, log)
+}
+
+/// Waits until the script just written at `path` can be executed. Another test thread may fork
+/// while the file is open for writing; the child holds the write descriptor until its exec, and
+/// executing the file meanwhile fails with ETXTBSY ("Text file busy"). Running it with no
+/// arguments (usage text, no side effects) until that passes closes the race.
+fn wait_executable(path: &std::path::Path) {
+    let t = std::time::Instant::now();
+    loop {
+        match std::process::Command::new(path).output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                assert!(t.elapsed() < std::time::Duration::from_secs(10), "{e}");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            _ => return,
+        }
+    }
 }
 
 #[test]

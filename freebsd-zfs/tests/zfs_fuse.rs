@@ -462,6 +462,7 @@ fn permission_denied() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wait_executable(&wrapper);
     let z = Cli::with_program(&wrapper).unwrap();
     let e = z.create(&s.ds("p"), &Props::new()).unwrap_err();
     assert_eq!((e.op, &e.kind), (Op::Create, &ErrorKind::Permission), "{e}");
@@ -569,5 +570,22 @@ fn clone_and_mount_mounts_once() {
 
     for ds in [&u, &d, &c] {
         z.destroy(ds).unwrap();
+    }
+}
+
+/// Waits until the script just written at `path` can be executed. Another test thread may fork
+/// while the file is open for writing; the child holds the write descriptor until its exec, and
+/// executing the file meanwhile fails with ETXTBSY ("Text file busy"). Running it with no
+/// arguments (usage text, no side effects) until that passes closes the race.
+fn wait_executable(path: &std::path::Path) {
+    let t = std::time::Instant::now();
+    loop {
+        match std::process::Command::new(path).output() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                assert!(t.elapsed() < std::time::Duration::from_secs(10), "{e}");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            _ => return,
+        }
     }
 }

@@ -183,6 +183,25 @@ exit 0
         std::fs::write(&p, stub).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
+    // Another test thread may fork while a stub is open for writing; its child holds the write
+    // descriptor until it execs, and running the stub meanwhile fails with ETXTBSY. Run each
+    // once (logging nowhere) until that has passed.
+    let t = std::time::Instant::now();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        loop {
+            let r = std::process::Command::new(&p)
+                .env("LOG", "/dev/null")
+                .output();
+            match r {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
+                    assert!(t.elapsed() < std::time::Duration::from_secs(10), "{e}");
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                _ => break,
+            }
+        }
+    }
 }
 
 fn run(script: &str, fail: &str) -> (bool, Vec<String>) {
