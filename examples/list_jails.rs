@@ -21,12 +21,7 @@ fn main() -> ExitCode {
         let host = real_host()?;
         let r = Runner::new(host.as_ref(), "/", "/var/db/thinjail")?;
         for s in r.list()? {
-            let addrs: Vec<String> = s
-                .addrs
-                .iter()
-                .map(|(a, p)| format!("{a}/{p}"))
-                .chain(s.addrs6.iter().map(|(a, p)| format!("{a}/{p}")))
-                .collect();
+            let addrs = s.addresses();
             println!(
                 "{:<14} {:>5} {:<10} {}",
                 s.name,

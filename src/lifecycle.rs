@@ -514,12 +514,7 @@ pub(crate) fn jail(g: &Global, c: JailCmd) -> Result<(), String> {
                         "NAME", "JID", "EPAIR", "ADDRESS"
                     );
                     for s in l {
-                        let addrs: Vec<String> = s
-                            .addrs
-                            .iter()
-                            .map(|(a, p)| format!("{a}/{p}"))
-                            .chain(s.addrs6.iter().map(|(a, p)| format!("{a}/{p}")))
-                            .collect();
+                        let addrs = s.addresses();
                         println!(
                             "{:<14} {:>5} {:<10} {:<18} {}",
                             s.name,

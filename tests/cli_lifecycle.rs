@@ -43,6 +43,27 @@ fn fails(o: Output, needle: &str) -> String {
     e
 }
 
+/// A simulated host under `dir/root` with plain-directory storage: host init and a template from
+/// a generated release (in `dir/rel`).
+fn directory_host(dir: &Path) -> std::path::PathBuf {
+    let rel = dir.join("rel");
+    let root = dir.join("root");
+    ok(thinjail(&["release", "generate", rel.to_str().unwrap()]));
+    ok(sim(&root, &["host", "init", "--storage", "dir"]));
+    ok(sim(
+        &root,
+        &[
+            "template",
+            "create",
+            "--storage",
+            "dir",
+            "--archive",
+            rel.join("base.txz").to_str().unwrap(),
+        ],
+    ));
+    root
+}
+
 #[test]
 fn scripted_flow_with_the_recipe_defaults() {
     let d = tempfile::tempdir().unwrap();
@@ -137,21 +158,7 @@ fn scripted_flow_with_the_recipe_defaults() {
 #[test]
 fn ipv6_jail_create_and_start() {
     let d = tempfile::tempdir().unwrap();
-    let rel = d.path().join("rel");
-    let root = d.path().join("root");
-    ok(thinjail(&["release", "generate", rel.to_str().unwrap()]));
-    ok(sim(&root, &["host", "init", "--storage", "dir"]));
-    ok(sim(
-        &root,
-        &[
-            "template",
-            "create",
-            "--storage",
-            "dir",
-            "--archive",
-            rel.join("base.txz").to_str().unwrap(),
-        ],
-    ));
+    let root = directory_host(d.path());
     let v6 = [
         "--storage",
         "dir",
@@ -230,21 +237,7 @@ fn ipv6_jail_create_and_start() {
 #[test]
 fn plain_directory_storage() {
     let d = tempfile::tempdir().unwrap();
-    let rel = d.path().join("rel");
-    let root = d.path().join("root");
-    ok(thinjail(&["release", "generate", rel.to_str().unwrap()]));
-    ok(sim(&root, &["host", "init", "--storage", "dir"]));
-    ok(sim(
-        &root,
-        &[
-            "template",
-            "create",
-            "--storage",
-            "dir",
-            "--archive",
-            rel.join("base.txz").to_str().unwrap(),
-        ],
-    ));
+    let root = directory_host(d.path());
     ok(sim(&root, &["jail", "create", "dev", "--storage", "dir"]));
     assert!(root.join("zdata/jails/containers/dev/etc/rc").is_file());
     ok(sim(&root, &["jail", "start", "dev", "--storage", "dir"]));
@@ -426,21 +419,7 @@ fn eight_processes_create_and_start_jails_on_one_simulated_host() {
 #[test]
 fn later_commands_use_the_settings_recorded_at_create() {
     let d = tempfile::tempdir().unwrap();
-    let rel = d.path().join("rel");
-    let root = d.path().join("root");
-    ok(thinjail(&["release", "generate", rel.to_str().unwrap()]));
-    ok(sim(&root, &["host", "init", "--storage", "dir"]));
-    ok(sim(
-        &root,
-        &[
-            "template",
-            "create",
-            "--storage",
-            "dir",
-            "--archive",
-            rel.join("base.txz").to_str().unwrap(),
-        ],
-    ));
+    let root = directory_host(d.path());
     let create = [
         "jail",
         "create",

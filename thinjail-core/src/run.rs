@@ -120,6 +120,13 @@ pub struct JailStatus {
     pub params: std::collections::BTreeMap<String, String>,
 }
 
+impl JailStatus {
+    /// Its addresses as `addr/prefix`, IPv4 first ([`crate::host::cidrs`]).
+    pub fn addresses(&self) -> Vec<String> {
+        crate::host::cidrs(&self.addrs, &self.addrs6)
+    }
+}
+
 /// Runs the recipe's operations on a host, with journal, undo, recovery and locks.
 #[derive(Debug)]
 pub struct Runner<'h> {
@@ -1272,12 +1279,7 @@ impl<'h> Runner<'h> {
             );
             if j.vnet {
                 for i in self.host.interfaces(Some(j.jid))? {
-                    let addrs: Vec<String> = i
-                        .addrs
-                        .iter()
-                        .map(|(a, p)| format!("{a}/{p}"))
-                        .chain(i.addrs6.iter().map(|(a, p)| format!("{a}/{p}")))
-                        .collect();
+                    let addrs = i.addresses();
                     let _ = writeln!(
                         w,
                         "       {:<12} {} {}",
@@ -1300,12 +1302,7 @@ impl<'h> Runner<'h> {
             if let Some(b) = &i.member_of {
                 extra.push(format!("in {b}"));
             }
-            let addrs: Vec<String> = i
-                .addrs
-                .iter()
-                .map(|(a, p)| format!("{a}/{p}"))
-                .chain(i.addrs6.iter().map(|(a, p)| format!("{a}/{p}")))
-                .collect();
+            let addrs = i.addresses();
             if !addrs.is_empty() {
                 extra.push(addrs.join(" "));
             }

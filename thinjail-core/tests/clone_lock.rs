@@ -9,7 +9,6 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -17,19 +16,7 @@ use thinjail_core::exec::{
     CLONE_LOCK, ExecError, Lock, LockDir, LockKey, Op, Transaction, recover_dir, recover_dir_with,
 };
 use thinjail_core::host::{Host, IfKind, OpKind};
-use thinjail_core::sim::{FaultTrigger, SimHost, SimulatedCrash};
-
-fn quiet_simulated_crashes() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<SimulatedCrash>().is_none() {
-                default(info);
-            }
-        }));
-    });
-}
+use thinjail_core::sim::{FaultTrigger, SimHost, SimulatedCrash, quiet_simulated_crashes};
 
 /// Apply `op` in a transaction that "dies" right after the first `kind` host operation took
 /// effect (before its result is journaled); returns the journal path.

@@ -29,7 +29,9 @@ use thinjail_core::exec::Action;
 use thinjail_core::host::{Errno, Host};
 use thinjail_core::model::{Storage, ThinJail, ThinJailSpec, VnetStrings};
 use thinjail_core::run::{RunError, Runner, generate_release};
-use thinjail_core::sim::{FaultTrigger, SimHost, SimState, SimulatedCrash};
+use thinjail_core::sim::{
+    FaultTrigger, SimHost, SimState, SimulatedCrash, quiet_simulated_crashes,
+};
 
 const BRIDGE: &str = "igc0bridge";
 
@@ -255,24 +257,10 @@ fn fault_at_every_operation(op: Operation, storage: Storage, net: Net) -> Tally 
     t
 }
 
-/// Simulated crashes are expected: keep them out of the output (installed once for the whole
-/// test binary, since the hook is process-wide and tests run in parallel).
-fn quiet_crashes() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<SimulatedCrash>().is_none() {
-                default(info);
-            }
-        }));
-    });
-}
-
 fn crash_at_every_operation(op: Operation, storage: Storage, net: Net) -> Tally {
     let (n, before, after) = successful(op, storage, net);
     let mut t = Tally::default();
-    quiet_crashes();
+    quiet_simulated_crashes();
     for k in 1..=n {
         let d = at_stage_with(storage, net, op.stage());
         let last = {

@@ -5,26 +5,12 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::Once;
 
 use thinjail_core::exec::{Executor, Op, Outcome, Transaction, recover, recover_dir};
-use thinjail_core::sim::{FaultTrigger, SimHost, SimulatedCrash};
+use thinjail_core::sim::{FaultTrigger, SimHost, SimulatedCrash, quiet_simulated_crashes};
 
 mod sim_fixture;
 use sim_fixture::*;
-
-/// Keep simulated crashes out of the test output; other panics print as usual.
-fn quiet_simulated_crashes() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<SimulatedCrash>().is_none() {
-                default(info);
-            }
-        }));
-    });
-}
 
 /// This test binary again, running only `test`, with `env` set to `dir` (the child's side).
 fn spawn_child(test: &str, env: &str, dir: &Path) -> std::process::Child {

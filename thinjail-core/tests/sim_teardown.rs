@@ -3,11 +3,10 @@
 //! exactly the state before the create.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Once;
 
 use thinjail_core::exec::{Context, ExecError, Executor, IfRef, Op, recover, recover_dir};
 use thinjail_core::host::Errno;
-use thinjail_core::sim::{FaultTrigger, SimulatedCrash};
+use thinjail_core::sim::{FaultTrigger, quiet_simulated_crashes};
 
 mod sim_fixture;
 use sim_fixture::*;
@@ -102,15 +101,7 @@ fn fault_at_every_teardown_operation_then_recover_completes_it() {
 
 #[test]
 fn crash_after_every_teardown_operation_then_recover_completes_it() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<SimulatedCrash>().is_none() {
-                default(info);
-            }
-        }));
-    });
+    quiet_simulated_crashes();
     let n = ops_of_teardown();
     let mut ok = 0;
     for k in 1..=n {

@@ -512,6 +512,28 @@ pub struct IfInfo {
     pub member_of: Option<String>,
 }
 
+impl IfInfo {
+    /// Its addresses as `addr/prefix`, IPv4 first (see [`cidrs`]).
+    pub fn addresses(&self) -> Vec<String> {
+        cidrs(&self.addrs, &self.addrs6)
+    }
+}
+
+/// Addresses as `addr/prefix` strings, IPv4 then IPv6, as ifconfig(8) lists them.
+///
+/// ```
+/// use thinjail_core::host::cidrs;
+/// let v4 = ["192.168.7.253".parse().unwrap()].map(|a| (a, 24));
+/// let v6 = ["2001:db8::fd".parse().unwrap()].map(|a| (a, 64));
+/// assert_eq!(cidrs(&v4, &v6), ["192.168.7.253/24", "2001:db8::fd/64"]);
+/// ```
+pub fn cidrs(v4: &[(Ipv4Addr, u8)], v6: &[(Ipv6Addr, u8)]) -> Vec<String> {
+    v4.iter()
+        .map(|(a, p)| format!("{a}/{p}"))
+        .chain(v6.iter().map(|(a, p)| format!("{a}/{p}")))
+        .collect()
+}
+
 /// An address family: which routing table a default route is in (`route -4` / `route -6`).
 ///
 /// ```

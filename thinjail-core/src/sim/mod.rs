@@ -281,6 +281,30 @@ pub struct SimulatedCrash {
     pub seq: u64,
 }
 
+/// Keeps simulated crashes ([`SimulatedCrash`] panics) out of the output while other panics
+/// print as before: installs a panic hook once for the whole process (the hook is process-wide,
+/// and tests run in parallel). For test suites that crash a [`SimHost`] on purpose and catch it
+/// with `catch_unwind`.
+///
+/// ```
+/// thinjail_core::sim::quiet_simulated_crashes();
+/// let r = std::panic::catch_unwind(|| {
+///     std::panic::panic_any(thinjail_core::sim::SimulatedCrash { seq: 1 })
+/// });
+/// assert!(r.is_err()); // and nothing was printed for it
+/// ```
+pub fn quiet_simulated_crashes() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<SimulatedCrash>().is_none() {
+                default(info);
+            }
+        }));
+    });
+}
+
 #[derive(Default)]
 struct Inner {
     model: Model,
