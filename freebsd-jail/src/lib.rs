@@ -8,7 +8,8 @@
 //! [`GetRequest`], [`JailInfo`]), the `passwd(5)`/`group(5)` parsers and the plan for running a
 //! command in a jail ([`JailExec`]). The FreeBSD half (`#[cfg(target_os = "freebsd")]`) makes
 //! the system calls: `create`, `create_and_attach`, `update`, `get`, `jails`, `remove`,
-//! `attach`, `param_type`, the `Jail` handle, `JailCommandExt` and the `host` checks.
+//! `attach`, `param_type`, the `Jail` handle, `JailCommandExt`, the `host` checks and
+//! `term::terminate_processes` (jail(8)'s SIGTERM-then-wait before removing a jail).
 //!
 //! ```
 //! use freebsd_jail::{Allow, JailParams, Vnet};
@@ -44,6 +45,7 @@ mod param;
 mod passwd;
 #[cfg(target_os = "freebsd")]
 mod sys;
+pub mod term;
 
 pub use allow::{Allow, no_name};
 pub use builder::{IpMode, JailParams, JailParamsBuilder, Vnet};

@@ -161,3 +161,57 @@ fn param_types_from_sysctl() {
     let limits = freebsd_jail::host::limits().unwrap();
     assert!(limits.children_max >= limits.children_cur);
 }
+
+#[test]
+fn terminate_processes_as_jail_r_does() {
+    use freebsd_jail::term::{TermOutcome, terminate_processes};
+    use std::time::{Duration, Instant};
+    if !can_run("terminate_processes_as_jail_r_does") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // /rescue is one crunched binary that acts by argv[0]: sh and sleep.
+    std::fs::copy("/rescue/sh", dir.path().join("sh")).unwrap();
+    let p = JailParams::builder()
+        .name(name("term").as_str())
+        .path(dir.path())
+        .build()
+        .unwrap();
+    let jail = freebsd_jail::create(&p).unwrap();
+    let plan = jail.exec().unwrap().plan().unwrap();
+    let spawn = |arg0: &str, args: &[&str]| {
+        Command::new("/sh")
+            .arg0(arg0)
+            .args(args)
+            .jail_exec(&plan)
+            .unwrap()
+            .spawn()
+            .unwrap()
+    };
+    // Nothing running: nothing to do.
+    let none = terminate_processes(jail.jid(), Duration::from_secs(5), Duration::from_secs(1));
+    assert_eq!(none.unwrap(), TermOutcome::NoProcesses);
+    // sleep exits on SIGTERM, long before the timeout.
+    let mut sleeper = spawn("sleep", &["60"]);
+    let t = Instant::now();
+    let out = terminate_processes(jail.jid(), Duration::from_secs(5), Duration::from_secs(1));
+    assert_eq!(out.unwrap(), TermOutcome::Terminated);
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert!(
+        sleeper.wait().unwrap().code().is_none(),
+        "ended by a signal"
+    );
+    // A shell that ignores SIGTERM is killed once the timeout has passed.
+    let mut stubborn = spawn("sh", &["-c", "trap '' TERM; while :; do :; done"]);
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    let out = terminate_processes(jail.jid(), Duration::from_secs(1), Duration::from_secs(2));
+    assert_eq!(out.unwrap(), TermOutcome::Killed);
+    assert!(t.elapsed() >= Duration::from_secs(1));
+    use std::os::unix::process::ExitStatusExt as _;
+    assert_eq!(stubborn.wait().unwrap().signal(), Some(libc::SIGKILL));
+    jail.remove().unwrap();
+    // A removed jail cannot be attached to.
+    let gone = terminate_processes(i32::MAX, Duration::from_secs(1), Duration::from_secs(1));
+    assert!(matches!(gone, Err(Error::NotFound { .. })), "{gone:?}");
+}

@@ -704,6 +704,12 @@ mod sys {
         }
     }
 
+    /// jail(8)'s default `stop.timeout`: how long the processes left in a jail get to exit after
+    /// SIGTERM before it is removed.
+    const JAIL_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+    /// How long to wait for them after SIGKILL before removing the jail anyway.
+    const KILL_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
     /// An interface inside jail `jid`, for errors.
     fn jail_iface(name: &str, jid: i32) -> Object {
         Object::Interface {
@@ -1100,8 +1106,18 @@ mod sys {
         }
 
         fn jail_remove(&self, jid: i32) -> HostResult<()> {
-            freebsd_jail::remove(jid)
-                .map_err(|e| jail_error(OpKind::JailRemove, Object::Jid(jid), &e))
+            let op = OpKind::JailRemove;
+            // As `jail -r` (jail(8) term_procs): the processes left after exec.stop get SIGTERM
+            // and stop.timeout to exit before jail_remove(2) SIGKILLs the rest; otherwise they
+            // exit asynchronously and unmounting the jail's devfs and nullfs mounts right
+            // after can fail with EBUSY.
+            match freebsd_jail::term::terminate_processes(jid, JAIL_STOP_TIMEOUT, KILL_GRACE) {
+                Ok(_) => {}
+                // Unknown or already dying: jail_remove(2) answers for it below.
+                Err(freebsd_jail::Error::NotFound { .. }) => {}
+                Err(e) => return Err(jail_error(op, Object::Jid(jid), &e)),
+            }
+            freebsd_jail::remove(jid).map_err(|e| jail_error(op, Object::Jid(jid), &e))
         }
 
         fn jails(&self) -> HostResult<Vec<JailInfo>> {
