@@ -6,7 +6,7 @@
 //! with `EBUSY` while they still hold files there.
 //!
 //! The sequence ([`terminate`]) is portable logic over a [`Signals`] source, tested on every OS
-//! with scripted process sets; [`terminate_processes`] runs it in a forked child attached to the
+//! with scripted process sets; `terminate_processes` (FreeBSD only) runs it in a forked child attached to the
 //! jail, where `kill(-1, sig)` reaches exactly the jail's other processes (kill(2): "all
 //! processes … the caller has permission to signal", and a jailed process sees only its jail's).
 
