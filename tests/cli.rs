@@ -1,22 +1,9 @@
 //! The `thinjail` command as scripts use it.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn thinjail(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_thinjail"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod common;
+use common::{err as stderr, out as stdout, thinjail};
 
 fn recipe_conf() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("thinjail-core/tests/data/recipe-jail.conf")

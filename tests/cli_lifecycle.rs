@@ -3,66 +3,9 @@
 //! --dry-run, errors, and `thinjail` with no arguments.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn thinjail(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_thinjail"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn sim(root: &Path, args: &[&str]) -> Output {
-    let mut a = vec!["--sim", "--root", root.to_str().unwrap()];
-    a.extend_from_slice(args);
-    thinjail(&a)
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn ok(o: Output) -> String {
-    assert!(
-        o.status.success(),
-        "stdout:\n{}\nstderr:\n{}",
-        out(&o),
-        err(&o)
-    );
-    out(&o)
-}
-
-fn fails(o: Output, needle: &str) -> String {
-    assert!(!o.status.success(), "unexpected success:\n{}", out(&o));
-    let e = err(&o);
-    assert!(e.contains(needle), "{needle:?} not in:\n{e}");
-    e
-}
-
-/// A simulated host under `dir/root` with plain-directory storage: host init and a template from
-/// a generated release (in `dir/rel`).
-fn directory_host(dir: &Path) -> std::path::PathBuf {
-    let rel = dir.join("rel");
-    let root = dir.join("root");
-    ok(thinjail(&["release", "generate", rel.to_str().unwrap()]));
-    ok(sim(&root, &["host", "init", "--storage", "dir"]));
-    ok(sim(
-        &root,
-        &[
-            "template",
-            "create",
-            "--storage",
-            "dir",
-            "--archive",
-            rel.join("base.txz").to_str().unwrap(),
-        ],
-    ));
-    root
-}
+mod common;
+use common::*;
 
 #[test]
 fn scripted_flow_with_the_recipe_defaults() {

@@ -4,36 +4,9 @@
 //! changes.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn thinjail(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_thinjail"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn sim(root: &Path, args: &[&str]) -> Output {
-    let mut a = vec!["--sim", "--root", root.to_str().unwrap()];
-    a.extend_from_slice(args);
-    thinjail(&a)
-}
-
-fn ok(o: Output) -> String {
-    let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        o.status.success(),
-        "stdout:\n{out}\nstderr:\n{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
-}
-
-fn fails(o: Output, needle: &str) {
-    assert!(!o.status.success(), "unexpected success");
-    let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains(needle), "{needle:?} not in:\n{e}");
-}
+mod common;
+use common::*;
 
 /// Every file under `root` with its contents (the simulated host's model included).
 fn snapshot(root: &Path) -> Vec<(String, Vec<u8>)> {

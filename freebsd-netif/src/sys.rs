@@ -250,19 +250,21 @@ impl Netif {
     /// `ifconfig <bridge> addm <member>` (`SIOCSDRVSPEC` + `BRDGADD`, if_bridge(4)).
     #[doc(alias = "BRDGADD")]
     pub fn bridge_add(&self, bridge: &IfName, member: &IfName) -> Result<()> {
-        let mut req = IfBReq::new(member);
-        let p = &mut req as *mut IfBReq as u64;
-        self.drvspec(wire::SIOCSDRVSPEC, bridge, BRDGADD, size_of::<IfBReq>(), p)
-            .map_err(|e| Error::bridge(Op::BridgeAdd, bridge.as_str(), member.as_str(), e))
+        self.bridge_member(bridge, member, BRDGADD, Op::BridgeAdd)
     }
 
     /// `ifconfig <bridge> deletem <member>` (`SIOCSDRVSPEC` + `BRDGDEL`).
     #[doc(alias = "BRDGDEL")]
     pub fn bridge_delete(&self, bridge: &IfName, member: &IfName) -> Result<()> {
+        self.bridge_member(bridge, member, BRDGDEL, Op::BridgeDelete)
+    }
+
+    /// A `SIOCSDRVSPEC` bridge command (`BRDGADD`, `BRDGDEL`) on one member's `ifbreq`.
+    fn bridge_member(&self, bridge: &IfName, member: &IfName, cmd: u64, op: Op) -> Result<()> {
         let mut req = IfBReq::new(member);
         let p = &mut req as *mut IfBReq as u64;
-        self.drvspec(wire::SIOCSDRVSPEC, bridge, BRDGDEL, size_of::<IfBReq>(), p)
-            .map_err(|e| Error::bridge(Op::BridgeDelete, bridge.as_str(), member.as_str(), e))
+        self.drvspec(wire::SIOCSDRVSPEC, bridge, cmd, size_of::<IfBReq>(), p)
+            .map_err(|e| Error::bridge(op, bridge.as_str(), member.as_str(), e))
     }
 
     /// The bridge's members (`SIOCGDRVSPEC` + `BRDGGIFS`), span ports included.

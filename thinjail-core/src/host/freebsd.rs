@@ -193,7 +193,6 @@ pub(crate) fn exit_code(status: std::process::ExitStatus) -> i32 {
 
 /// [`DatasetProps`] as freebsd-zfs [`Props`](freebsd_zfs::Props); a bad user property or a
 /// non-UTF-8 mountpoint is `EINVAL` before any call.
-#[cfg_attr(not(target_os = "freebsd"), allow(dead_code))]
 pub(crate) fn zprops(op: OpKind, name: &str, p: &DatasetProps) -> HostResult<freebsd_zfs::Props> {
     let mut props = freebsd_zfs::Props::new();
     if let Some(mp) = &p.mountpoint {
@@ -701,6 +700,19 @@ mod sys {
             self.net
                 .configure_in_jail(jid, &ops)
                 .map_err(|e| netif_error(op, obj, &e))
+        }
+
+        /// [`FreeBsdHost::configure_in_jail`] for one interface `name` inside the jail: the name
+        /// is checked first, and errors name the interface in jail `jid`.
+        fn configure_iface_in_jail(
+            &self,
+            jid: i32,
+            op: OpKind,
+            name: &str,
+            build: impl FnOnce(&mut JailOps, IfName) -> Result<(), freebsd_netif::Error>,
+        ) -> HostResult<()> {
+            let n = ifname(op, name, Some(jid))?;
+            self.configure_in_jail(jid, op, jail_iface(name, jid), |ops| build(ops, n))
         }
     }
 
@@ -1324,27 +1336,21 @@ mod sys {
         // ---- inside a VNET jail ----
 
         fn jail_if_addr_add(&self, jid: i32, name: &str, addr: IpNet) -> HostResult<()> {
-            let op = OpKind::JailIfAddrAdd;
-            let n = ifname(op, name, Some(jid))?;
-            self.configure_in_jail(jid, op, jail_iface(name, jid), |ops| {
+            self.configure_iface_in_jail(jid, OpKind::JailIfAddrAdd, name, |ops, n| {
                 ops.add_address(&n, addr);
                 Ok(())
             })
         }
 
         fn jail_if_addr_delete(&self, jid: i32, name: &str, addr: IpAddr) -> HostResult<()> {
-            let op = OpKind::JailIfAddrDelete;
-            let n = ifname(op, name, Some(jid))?;
-            self.configure_in_jail(jid, op, jail_iface(name, jid), |ops| {
+            self.configure_iface_in_jail(jid, OpKind::JailIfAddrDelete, name, |ops, n| {
                 ops.delete_address(&n, addr);
                 Ok(())
             })
         }
 
         fn jail_if_set_up(&self, jid: i32, name: &str, up: bool) -> HostResult<()> {
-            let op = OpKind::JailIfSetUp;
-            let n = ifname(op, name, Some(jid))?;
-            self.configure_in_jail(jid, op, jail_iface(name, jid), |ops| {
+            self.configure_iface_in_jail(jid, OpKind::JailIfSetUp, name, |ops, n| {
                 if up {
                     ops.up(&n);
                 } else {

@@ -27,6 +27,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 mod freebsd;
+pub(crate) use freebsd::zprops;
 #[cfg(target_os = "freebsd")]
 pub use freebsd::{FreeBsdHost, OpenError};
 

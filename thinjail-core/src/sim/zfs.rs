@@ -11,10 +11,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use freebsd_zfs::{CanMount as ZCanMount, Cli, DatasetName, ErrorKind, Props, SnapshotName, Zfs};
+use freebsd_zfs::{Cli, DatasetName, ErrorKind, Props, SnapshotName, Zfs};
 
 use super::SimHost;
-use crate::host::{CanMount, DatasetProps, Errno, HostError, HostResult, Object, OpKind};
+use crate::host::{DatasetProps, Errno, HostError, HostResult, Object, OpKind};
 
 /// How long a `zfs mount` that reports "busy" is retried.
 pub const MOUNT_BUSY_RETRY: Duration = Duration::from_secs(5);
@@ -250,31 +250,12 @@ impl SimHost {
     }
 }
 
-/// The properties for the real call: a `mountpoint` (a host path) becomes the real path under
-/// the root.
+/// The properties for the real call: those of [`crate::host::zprops`], with a `mountpoint` (a
+/// host path) turned into the real path under the root.
 fn real_props(host: &SimHost, op: OpKind, name: &str, props: &DatasetProps) -> HostResult<Props> {
-    let mut p = Props::new();
-    if let Some(mp) = &props.mountpoint {
-        p = p.mountpoint(host.real_path(mp).display().to_string());
-    }
-    if let Some(c) = props.canmount {
-        p = p.canmount(match c {
-            CanMount::On => ZCanMount::On,
-            CanMount::Off => ZCanMount::Off,
-            CanMount::NoAuto => ZCanMount::NoAuto,
-        });
-    }
-    for (k, v) in &props.user {
-        p = p.user(k, v).map_err(|e| {
-            HostError::os_msg(
-                op,
-                Object::Dataset(name.into()),
-                Errno::EINVAL,
-                e.to_string(),
-            )
-        })?;
-    }
-    Ok(p)
+    let mut real = props.clone();
+    real.mountpoint = props.mountpoint.as_deref().map(|mp| host.real_path(mp));
+    crate::host::zprops(op, name, &real)
 }
 
 /// The FreeBSD errno a ZFS failure of this kind stands for.
