@@ -258,6 +258,10 @@ struct Model {
     /// The IPv6 default route of each VNET jail's vnet, by jid (the IPv4 one is in [`SimJail`]).
     #[serde(default)]
     routes6: BTreeMap<i32, Ipv6Addr>,
+    /// Counts the saves of a persistent model (tells a crashed operation's store changes
+    /// saved or not, see the `store` module).
+    #[serde(default)]
+    generation: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -325,6 +329,8 @@ pub struct SimHost {
     /// Real datasets instead of simulated ones ([`SimHost::with_zfs`]).
     zfs: Option<SimZfs>,
     inner: Mutex<Inner>,
+    /// The store changes of the operation in progress (see the `store` module).
+    store_tx: Mutex<store::StoreTx>,
 }
 
 fn e(op: OpKind, object: Object, errno: Errno) -> HostError {
@@ -591,6 +597,7 @@ impl SimHost {
                 model: boot_model(),
                 ..Default::default()
             }),
+            store_tx: Mutex::default(),
         })
     }
 
@@ -599,7 +606,9 @@ impl SimHost {
     /// saved there (write to a temporary file, then rename) after every change. This is what lets
     /// separate commands (`host init`, then `jail create`, then `jail start`) share one
     /// simulated host. The `.simhost` directory is not part of [`SimHost::state`]'s file tree.
-    /// The operation log and armed faults are per process.
+    /// The operation log and armed faults are per process. If a process dies in the middle of
+    /// a change, the next one to load the model finds the dataset files as that model says
+    /// (the dead operation's file moves are undone, or kept if its model was saved).
     ///
     /// ```
     /// use thinjail_core::host::{Host, JailSpec};
@@ -627,6 +636,7 @@ impl SimHost {
                 model: boot_model(),
                 ..Default::default()
             }),
+            store_tx: Mutex::default(),
         };
         {
             let mut g = h.lock();
@@ -650,18 +660,28 @@ impl SimHost {
         }
     }
 
-    /// Read the persistent model, if there is one on disk.
+    /// Read the persistent model, if there is one on disk, and settle the store change a dead
+    /// process left (see the `store` module).
     fn load(&self, op: OpKind) -> HostResult<Option<Model>> {
         let Some(file) = &self.persist else {
             return Ok(None);
         };
-        match fs::read(file) {
+        let model: Model = match fs::read(file) {
             Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|err| io_err(op, file, io::Error::new(io::ErrorKind::InvalidData, err))),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(io_err(op, file, err)),
-        }
+                .map_err(|err| io_err(op, file, io::Error::new(io::ErrorKind::InvalidData, err)))?,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(io_err(op, file, err)),
+        };
+        // Under the process lock no other operation is under way: an intent left in the store
+        // is that of a process that died.
+        self.store_recover(op, model.generation)?;
+        Ok(Some(model))
+    }
+
+    /// Save the model as its next generation.
+    fn save_next(&self, op: OpKind, model: &mut Model) -> HostResult<()> {
+        model.generation += 1;
+        self.save(op, model)
     }
 
     /// Save the model if this host is persistent.
@@ -760,9 +780,10 @@ impl SimHost {
         if let Some(m) = self.load(op)? {
             g.model = m;
         }
-        let v = f(&mut g.model)?;
-        self.save(op, &g.model)?;
-        Ok(v)
+        self.store_begin(g.model.generation);
+        let r = f(&mut g.model).and_then(|v| self.save_next(op, &mut g.model).map(|()| v));
+        self.store_settle(op, r.is_ok())?;
+        r
     }
 
     /// Arm a one-shot fault: the operation selected by `trigger` fails with `errno` and changes
@@ -916,10 +937,17 @@ impl SimHost {
             g.model = m;
         }
         let (seq, crash) = Self::count_and_fire(&mut g, kind, &object)?;
+        self.store_begin(g.model.generation);
         let mut r = f(&mut g.model);
         if r.is_ok()
             && !kind.is_query()
-            && let Err(err) = self.save(kind, &g.model)
+            && let Err(err) = self.save_next(kind, &mut g.model)
+        {
+            r = Err(err);
+        }
+        // Files moved for a change the saved model does not record are moved back.
+        if let Err(err) = self.store_settle(kind, r.is_ok())
+            && r.is_ok()
         {
             r = Err(err);
         }
