@@ -312,3 +312,81 @@ fn persistent_handles_share_one_kernel() {
     assert_eq!(h1.state(), h2.state());
     assert!(!h1.state().files.keys().any(|p| p.starts_with(".simhost")));
 }
+
+/// File operations do their I/O without the model lock: while one thread is blocked writing a
+/// file (a FIFO nobody reads yet), another thread's file and jail operations go on; a mount,
+/// which changes what paths resolve to, waits until the blocked write is done.
+#[test]
+fn file_io_runs_without_the_model_lock_and_mounts_wait_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = thinjail_core::sim::SimHost::new(dir.path()).unwrap();
+    for d in ["/a", "/lower", "/at"] {
+        host.mkdir(d.as_ref(), 0o755).unwrap();
+    }
+    let fifo = host.real_path("/a/fifo".as_ref());
+    let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success(), "mkfifo {}", fifo.display());
+    let mounted = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| host.write_file("/a/fifo".as_ref(), b"through the fifo", 0o644));
+        // Wait until the writer's operation is counted (it is then blocked in open(2) of the
+        // FIFO). Asked from another thread: a host holding its model lock through file I/O
+        // would not answer until the write is done.
+        let counted = s.spawn(|| {
+            while host.op_counts().0 < 4 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        let t0 = Instant::now();
+        while !counted.is_finished() && t0.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let model_answered = counted.is_finished();
+        std::thread::sleep(Duration::from_millis(50));
+        // Other file work and model operations are not held up by the blocked write.
+        let other = s.spawn(|| {
+            host.mkdir("/b".as_ref(), 0o755).unwrap();
+            host.write_file("/b/f".as_ref(), b"x", 0o644).unwrap();
+            assert_eq!(
+                host.file_type("/b/f".as_ref()).unwrap(),
+                Some(thinjail_core::host::FileKind::File)
+            );
+            host.jail_create(&thinjail_core::host::JailSpec {
+                name: "j".into(),
+                path: "/b".into(),
+                ..Default::default()
+            })
+            .unwrap()
+        });
+        let t0 = Instant::now();
+        while !other.is_finished() && t0.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let others_went_on = other.is_finished();
+        // A mount waits for the write.
+        let mounter = s.spawn(|| {
+            let r = host.mount_nullfs("/lower".as_ref(), "/at".as_ref(), true);
+            mounted.store(true, Ordering::SeqCst);
+            r
+        });
+        std::thread::sleep(Duration::from_millis(200));
+        let mount_waited = !mounted.load(Ordering::SeqCst);
+        let write_blocked = !writer.is_finished();
+        // Unblock the writer (on failure too, so the test ends).
+        let got = std::fs::read(&fifo).unwrap();
+        writer.join().unwrap().unwrap();
+        counted.join().unwrap();
+        let jid = other.join().unwrap();
+        mounter.join().unwrap().unwrap();
+        assert!(model_answered, "the model lock was held during file I/O");
+        assert!(write_blocked, "the write did not block");
+        assert!(
+            others_went_on,
+            "file and jail operations waited for a blocked write"
+        );
+        assert!(mount_waited, "a mount went ahead during file I/O");
+        assert_eq!(got, b"through the fifo");
+        assert!(mounted.load(Ordering::SeqCst));
+        host.jail_remove(jid).unwrap();
+    });
+}

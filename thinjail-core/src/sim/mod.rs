@@ -39,7 +39,7 @@ use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use ipnet::{IpNet, Ipv6Net};
 use serde::{Deserialize, Serialize};
@@ -331,6 +331,11 @@ pub struct SimHost {
     inner: Mutex<Inner>,
     /// The store changes of the operation in progress (see the `store` module).
     store_tx: Mutex<store::StoreTx>,
+    /// The file tree: file operations hold it shared while they do their I/O without the model
+    /// lock (so concurrent plans copy files in parallel); operations that change what paths
+    /// resolve to or move files (mounts, datasets), setup changes and state snapshots hold it
+    /// exclusive. Taken only while holding `inner`.
+    files: RwLock<()>,
 }
 
 fn e(op: OpKind, object: Object, errno: Errno) -> HostError {
@@ -598,6 +603,7 @@ impl SimHost {
                 ..Default::default()
             }),
             store_tx: Mutex::default(),
+            files: RwLock::default(),
         })
     }
 
@@ -637,6 +643,7 @@ impl SimHost {
                 ..Default::default()
             }),
             store_tx: Mutex::default(),
+            files: RwLock::default(),
         };
         {
             let mut g = h.lock();
@@ -716,6 +723,12 @@ impl SimHost {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Exclusive use of the file tree: no file operation is doing I/O until it is dropped.
+    /// Call it holding the model lock.
+    fn files_exclusive(&self) -> RwLockWriteGuard<'_, ()> {
+        self.files.write().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Add a pool: its root dataset `name` with mountpoint `/name`, mounted (directory created).
     pub fn add_pool(&self, name: &str) -> HostResult<()> {
         let op = OpKind::DatasetCreate;
@@ -776,6 +789,7 @@ impl SimHost {
     /// A setup change (not counted, logged or subject to faults), persisted like an operation.
     fn control<T>(&self, op: OpKind, f: impl FnOnce(&mut Model) -> HostResult<T>) -> HostResult<T> {
         let mut g = self.lock();
+        let _files = self.files_exclusive();
         let _plock = self.process_lock(op)?;
         if let Some(m) = self.load(op)? {
             g.model = m;
@@ -854,6 +868,7 @@ impl SimHost {
 
     fn snapshot(&self, with_files: bool) -> SimState {
         let mut g = self.lock();
+        let _files = self.files_exclusive();
         // Best effort: on a read error the last model this process saw is reported.
         if let Ok(_p) = self.process_lock(OpKind::Mounts)
             && let Ok(Some(m)) = self.load(OpKind::Mounts)
@@ -930,6 +945,7 @@ impl SimHost {
         f: impl FnOnce(&mut Model) -> HostResult<T>,
     ) -> HostResult<T> {
         let mut g = self.lock();
+        let _files = changes_file_tree(kind).then(|| self.files_exclusive());
         // A persistent model may have been changed by another process: reload it under the
         // process lock, which is held until the change is saved.
         let _plock = self.process_lock(kind)?;
@@ -951,6 +967,49 @@ impl SimHost {
         {
             r = Err(err);
         }
+        Self::finish(g, seq, kind, object, &r, crash);
+        r
+    }
+
+    /// Run a file-tree operation: counted, fault-checked and logged like any other. `resolve`
+    /// checks the kernel's rules and resolves the path under the model lock; `io` then does the
+    /// real I/O with the model lock released, holding the file tree shared, so the file work of
+    /// concurrent plans runs in parallel while nothing can mount, unmount or move files under
+    /// it. File operations leave the model unchanged, so nothing is saved. A persistent host
+    /// keeps both locks through the I/O: another process could otherwise move files under it.
+    fn file_op<T>(
+        &self,
+        kind: OpKind,
+        object: Object,
+        resolve: impl FnOnce(&Model) -> HostResult<PathBuf>,
+        io: impl FnOnce(PathBuf) -> HostResult<T>,
+    ) -> HostResult<T> {
+        let mut g = self.lock();
+        if self.persist.is_some() {
+            let _files = self.files_exclusive();
+            let _plock = self.process_lock(kind)?;
+            if let Some(m) = self.load(kind)? {
+                g.model = m;
+            }
+            let (seq, crash) = Self::count_and_fire(&mut g, kind, &object)?;
+            let r = resolve(&g.model).and_then(io);
+            Self::finish(g, seq, kind, object, &r, crash);
+            return r;
+        }
+        let (seq, crash) = Self::count_and_fire(&mut g, kind, &object)?;
+        let r = match resolve(&g.model) {
+            Err(err) => Err(err),
+            Ok(real) => {
+                let files = self.files.read().unwrap_or_else(|p| p.into_inner());
+                drop(g);
+                let r = io(real);
+                // Released before the model lock is taken again: an operation holding the
+                // model lock may be waiting for the file tree.
+                drop(files);
+                g = self.lock();
+                r
+            }
+        };
         Self::finish(g, seq, kind, object, &r, crash);
         r
     }
@@ -2356,9 +2415,11 @@ impl Host for SimHost {
 
     fn file_type(&self, path: &Path) -> HostResult<Option<FileKind>> {
         let op = OpKind::FileType;
-        self.op(op, Object::Path(path.into()), |m| {
-            let real = self.real(m, op, path)?;
-            match fs::symlink_metadata(&real) {
+        self.file_op(
+            op,
+            Object::Path(path.into()),
+            |m| self.real(m, op, path),
+            |real| match fs::symlink_metadata(&real) {
                 Ok(md) => {
                     let ft = md.file_type();
                     Ok(Some(if ft.is_dir() {
@@ -2373,53 +2434,84 @@ impl Host for SimHost {
                 }
                 Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
                 Err(err) => Err(io_err(op, path, err)),
-            }
-        })
+            },
+        )
     }
 
     fn mkdir(&self, path: &Path, mode: u32) -> HostResult<()> {
         let op = OpKind::Mkdir;
-        self.op(op, Object::Path(path.into()), |m| {
-            let real = self.real_w(m, op, path)?;
-            fs::create_dir(&real).map_err(|err| io_err(op, path, err))?;
-            fs::set_permissions(&real, fs::Permissions::from_mode(mode))
-                .map_err(|err| io_err(op, path, err))
-        })
+        self.file_op(
+            op,
+            Object::Path(path.into()),
+            |m| self.real_w(m, op, path),
+            |real| {
+                fs::create_dir(&real).map_err(|err| io_err(op, path, err))?;
+                fs::set_permissions(&real, fs::Permissions::from_mode(mode))
+                    .map_err(|err| io_err(op, path, err))
+            },
+        )
     }
 
     fn write_file(&self, path: &Path, contents: &[u8], mode: u32) -> HostResult<()> {
         let op = OpKind::WriteFile;
-        self.op(op, Object::Path(path.into()), |m| {
-            let real = self.real_w(m, op, path)?;
-            fs::write(&real, contents).map_err(|err| io_err(op, path, err))?;
-            fs::set_permissions(&real, fs::Permissions::from_mode(mode))
-                .map_err(|err| io_err(op, path, err))
-        })
+        self.file_op(
+            op,
+            Object::Path(path.into()),
+            |m| self.real_w(m, op, path),
+            |real| {
+                fs::write(&real, contents).map_err(|err| io_err(op, path, err))?;
+                fs::set_permissions(&real, fs::Permissions::from_mode(mode))
+                    .map_err(|err| io_err(op, path, err))
+            },
+        )
     }
 
     fn remove_file(&self, path: &Path) -> HostResult<()> {
         let op = OpKind::RemoveFile;
-        self.op(op, Object::Path(path.into()), |m| {
-            let real = self.real_w(m, op, path)?;
-            fs::remove_file(&real).map_err(|err| io_err(op, path, err))
-        })
+        self.file_op(
+            op,
+            Object::Path(path.into()),
+            |m| self.real_w(m, op, path),
+            |real| fs::remove_file(&real).map_err(|err| io_err(op, path, err)),
+        )
     }
 
     fn remove_dir(&self, path: &Path) -> HostResult<()> {
         let op = OpKind::RemoveDir;
-        self.op(op, Object::Path(path.into()), |m| {
-            let real = self.real_w(m, op, path)?;
-            if m.mounts.iter().any(|mt| mt.at == path) {
-                return Err(em(
-                    op,
-                    Object::Path(path.into()),
-                    Errno::EBUSY,
-                    "mount point in use",
-                ));
-            }
-            fs::remove_dir(&real).map_err(|err| io_err(op, path, err))
-        })
+        self.file_op(
+            op,
+            Object::Path(path.into()),
+            |m| {
+                let real = self.real_w(m, op, path)?;
+                if m.mounts.iter().any(|mt| mt.at == path) {
+                    return Err(em(
+                        op,
+                        Object::Path(path.into()),
+                        Errno::EBUSY,
+                        "mount point in use",
+                    ));
+                }
+                Ok(real)
+            },
+            |real| fs::remove_dir(&real).map_err(|err| io_err(op, path, err)),
+        )
     }
+}
+
+/// Operations that change what host paths resolve to (mounts) or move files in the store
+/// (datasets): they wait for the file I/O in progress (see `SimHost::file_op`).
+fn changes_file_tree(kind: OpKind) -> bool {
+    matches!(
+        kind,
+        OpKind::DatasetCreate
+            | OpKind::DatasetSnapshot
+            | OpKind::DatasetClone
+            | OpKind::DatasetDestroy
+            | OpKind::MountNullfs
+            | OpKind::MountDevfs
+            | OpKind::MountZfs
+            | OpKind::Unmount
+    )
 }
 
 fn last_covering(mounts: &[MountInfo], p: &Path) -> Option<usize> {
