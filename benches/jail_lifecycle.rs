@@ -38,7 +38,10 @@
 //! Teardown is untimed. Work happens on tmpfs (`/dev/shm`) where there is one.
 //!
 //! `cargo bench --bench jail_lifecycle` measures; `cargo bench -- --test` (CI) runs every side
-//! once, with 4 jails in parallel.
+//! once, with 4 jails in parallel, except the zfs(8) parallel case: concurrent `zfs clone`s
+//! mounting inside a zfs-fuse file system have hung zfs-fuse's daemon (the kernel's hung-task
+//! trace shows a FUSE lookup the daemon never answers, on the `zfs clone` side as on
+//! thinjail's), so CI does not depend on it; bench mode measures it.
 #![allow(missing_docs)]
 
 #[path = "../thinjail-core/tests/sim_fixture/mod.rs"]
@@ -61,6 +64,7 @@ use thinjail_core::host::Host;
 use thinjail_core::sim::{SimHost, SimZfs};
 
 struct Cfg {
+    quick: bool,
     samples: usize,
     parallel: usize,
     par_samples: usize,
@@ -71,12 +75,14 @@ fn main() {
     let quick = args.iter().any(|a| a == "--test") || !args.iter().any(|a| a == "--bench");
     let cfg = if quick {
         Cfg {
+            quick,
             samples: 1,
             parallel: 4,
             par_samples: 1,
         }
     } else {
         Cfg {
+            quick,
             samples: 15,
             parallel: 8,
             par_samples: 5,
@@ -530,6 +536,16 @@ fn zfs_datasets(cfg: &Cfg, work: &Path, pool: &str) {
     let tag = |what: &str, s| format!("{what}{s}x");
     let undo = |(name, ctx): (String, Context)| destroy(&name, &ctx);
     for (n, samples, prefix) in [(1, cfg.samples, "z"), (cfg.parallel, cfg.par_samples, "y")] {
+        if n > 1 && cfg.quick {
+            // Seen on Linux 6.18: concurrent `zfs clone`s mounting inside a zfs-fuse file
+            // system deadlock the daemon (a FUSE lookup it never answers), on either side.
+            println!(
+                "jail_lifecycle: zfs(8) {} skipped in quick mode: concurrent mounts inside \
+                 zfs-fuse can hang its daemon; measured in bench mode",
+                jails_what(n)
+            );
+            continue;
+        }
         let (mut ours, mut peer) = side_by_side(
             samples,
             n,

@@ -977,6 +977,9 @@ impl SimHost {
     /// concurrent plans runs in parallel while nothing can mount, unmount or move files under
     /// it. File operations leave the model unchanged, so nothing is saved. A persistent host
     /// keeps both locks through the I/O: another process could otherwise move files under it.
+    /// So does a host with real datasets, as before file I/O left the lock: on zfs-fuse,
+    /// concurrent mounts inside its own file systems can hang the daemon, and this keeps
+    /// parallel file I/O from adding to them.
     fn file_op<T>(
         &self,
         kind: OpKind,
@@ -985,7 +988,7 @@ impl SimHost {
         io: impl FnOnce(PathBuf) -> HostResult<T>,
     ) -> HostResult<T> {
         let mut g = self.lock();
-        if self.persist.is_some() {
+        if self.persist.is_some() || self.zfs.is_some() {
             let _files = self.files_exclusive();
             let _plock = self.process_lock(kind)?;
             if let Some(m) = self.load(kind)? {
