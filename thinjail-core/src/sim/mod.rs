@@ -975,11 +975,11 @@ impl SimHost {
     /// checks the kernel's rules and resolves the path under the model lock; `io` then does the
     /// real I/O with the model lock released, holding the file tree shared, so the file work of
     /// concurrent plans runs in parallel while nothing can mount, unmount or move files under
-    /// it. File operations leave the model unchanged, so nothing is saved. A persistent host
-    /// keeps both locks through the I/O: another process could otherwise move files under it.
-    /// So does a host with real datasets, as before file I/O left the lock: on zfs-fuse,
-    /// concurrent mounts inside its own file systems can hang the daemon, and this keeps
-    /// parallel file I/O from adding to them.
+    /// it; the model is not saved (file operations leave it unchanged). A persistent host runs
+    /// it as any other operation ([`SimHost::op`]), holding the model lock through the I/O:
+    /// another process could otherwise move files under it. So does a host with real datasets,
+    /// as before file I/O left the lock: on zfs-fuse, concurrent mounts inside its own file
+    /// systems can hang the daemon, and this keeps parallel file I/O from adding to them.
     fn file_op<T>(
         &self,
         kind: OpKind,
@@ -987,18 +987,10 @@ impl SimHost {
         resolve: impl FnOnce(&Model) -> HostResult<PathBuf>,
         io: impl FnOnce(PathBuf) -> HostResult<T>,
     ) -> HostResult<T> {
-        let mut g = self.lock();
         if self.persist.is_some() || self.zfs.is_some() {
-            let _files = self.files_exclusive();
-            let _plock = self.process_lock(kind)?;
-            if let Some(m) = self.load(kind)? {
-                g.model = m;
-            }
-            let (seq, crash) = Self::count_and_fire(&mut g, kind, &object)?;
-            let r = resolve(&g.model).and_then(io);
-            Self::finish(g, seq, kind, object, &r, crash);
-            return r;
+            return self.op(kind, object, |m| resolve(m).and_then(io));
         }
+        let mut g = self.lock();
         let (seq, crash) = Self::count_and_fire(&mut g, kind, &object)?;
         let r = match resolve(&g.model) {
             Err(err) => Err(err),
