@@ -3,7 +3,7 @@
 //! inside the jail, then tear everything down.
 //!
 //! ```text
-//! vnet_pair <jid> [--bridge NAME] [--addr 10.0.0.2/24] [--gateway 10.0.0.1]
+//! vnet_pair [<jid>] [--bridge NAME] [--addr 10.0.0.2/24] [--gateway 10.0.0.1]
 //!                 [--jail-name NAME] [--keep]
 //! ```
 //!
@@ -13,8 +13,10 @@
 //!   name (see `JailPairNames`) and set the description `jail:NAME`.
 //! - `--keep`: leave everything in place (no teardown).
 //!
-//! On FreeBSD, as root, with a running VNET jail, this does it for real. Elsewhere it prints the
-//! plan — every ioctl with its number and the exact bytes it would pass — and exits 0.
+//! On FreeBSD, as root, this does it for real: with the running VNET jail `<jid>`, or without a
+//! jid with a VNET jail it makes for the purpose (`persist`, `path=/`) and removes at the end.
+//! Elsewhere it prints the plan — every ioctl with its number and the exact bytes it would pass —
+//! and exits 0.
 
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -25,7 +27,8 @@ use thinjail::netif::wire::{self, IfBReq, IfDrv, IfReq, In6AliasReq, InAliasReq,
 use thinjail::netif::{IfName, IpNet, JailPairNames};
 
 struct Args {
-    jid: i32,
+    /// The jail; `None`: one made for the run (FreeBSD) or a placeholder (the plan).
+    jid: Option<i32>,
     bridge: Option<IfName>,
     addr: IpNet,
     gateway: IpAddr,
@@ -34,7 +37,7 @@ struct Args {
 }
 
 fn usage() -> String {
-    "usage: vnet_pair <jid> [--bridge NAME] [--addr 10.0.0.2/24] [--gateway 10.0.0.1] \
+    "usage: vnet_pair [<jid>] [--bridge NAME] [--addr 10.0.0.2/24] [--gateway 10.0.0.1] \
      [--jail-name NAME] [--keep]"
         .to_string()
 }
@@ -42,14 +45,13 @@ fn usage() -> String {
 fn parse() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     let mut a = Args {
-        jid: 0,
+        jid: None,
         bridge: None,
         addr: "10.0.0.2/24".parse().map_err(|e| format!("{e}"))?,
         gateway: "10.0.0.1".parse().map_err(|e| format!("{e}"))?,
         jail_name: None,
         keep: false,
     };
-    let mut jid = None;
     while let Some(arg) = it.next() {
         let mut val = |what: &str| {
             it.next()
@@ -69,14 +71,13 @@ fn parse() -> Result<Args, String> {
             "--keep" => a.keep = true,
             "-h" | "--help" => return Err(usage()),
             s => {
-                jid = Some(
+                a.jid = Some(
                     s.parse::<i32>()
                         .map_err(|_| format!("not a jid: {s:?}\n{}", usage()))?,
                 )
             }
         }
     }
-    a.jid = jid.ok_or_else(usage)?;
     Ok(a)
 }
 
@@ -137,7 +138,14 @@ fn plan(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         None => (IfName::new("epair0a")?, IfName::new("epair0b")?),
     };
     let ops = jail_ops(&eb, a)?;
-    println!("Not on FreeBSD: printing the plan for jail {}.", a.jid);
+    let jid = a.jid.unwrap_or(0);
+    match a.jid {
+        Some(j) => println!("Not on FreeBSD: printing the plan for jail {j}."),
+        None => println!(
+            "Not on FreeBSD: printing the plan. On FreeBSD without a jid a VNET jail is made for \
+             the run; its jid stands as 0 below."
+        ),
+    }
     println!("(The kernel picks the epair unit; `epair0` stands for it below.)\n");
     let epair = IfName::new("epair")?;
     let bridge = match &a.bridge {
@@ -210,9 +218,9 @@ fn plan(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         up.as_bytes(),
     );
     let mut mv = IfReq::named(&eb);
-    mv.set_jid(a.jid);
+    mv.set_jid(jid);
     show(
-        &format!("5. ifconfig {eb} vnet {} -> SIOCSIFVNET", a.jid),
+        &format!("5. ifconfig {eb} vnet {jid} -> SIOCSIFVNET"),
         wire::SIOCSIFVNET,
         mv.as_bytes(),
     );
@@ -221,7 +229,7 @@ fn plan(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
         "
 6. fork; child: jail_attach({}); then, in the jail's vnet, the pre-encoded list \
          ({} bytes, {} steps):",
-        a.jid,
+        jid,
         ops.encoded().len(),
         ops.ops().len()
     );
@@ -273,6 +281,34 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
 
 #[cfg(target_os = "freebsd")]
 fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    use thinjail::jail::{JailParams, Vnet};
+    if let Some(jid) = a.jid {
+        return wire_up(a, jid);
+    }
+    // No jid: a VNET jail of our own for the run (jail_set(2) with `persist`, removed after).
+    let p = JailParams::builder()
+        .name(format!("vnet-pair-{}", std::process::id()))
+        .path("/")
+        .vnet(Vnet::New)
+        .persist(true)
+        .build()?;
+    let jail = thinjail::jail::create(&p)?;
+    println!("created VNET jail {} (jid {})", jail.name(), jail.jid());
+    let result = wire_up(a, jail.jid());
+    if a.keep && result.is_ok() {
+        println!("--keep: leaving jail {} in place", jail.jid());
+        return Ok(());
+    }
+    let jid = jail.jid();
+    match jail.remove() {
+        Ok(()) => println!("removed jail {jid}"),
+        Err(e) => eprintln!("teardown: {e}"),
+    }
+    result
+}
+
+#[cfg(target_os = "freebsd")]
+fn wire_up(a: &Args, jid: i32) -> Result<(), Box<dyn std::error::Error>> {
     use thinjail::netif::Netif;
     // Validate the in-jail list (with a placeholder name) before anything is created.
     jail_ops(&IfName::new("epair0b")?, a)?;
@@ -313,12 +349,12 @@ fn run(a: &Args) -> Result<(), Box<dyn std::error::Error>> {
             .map(|m| m.name.to_string())
             .collect();
         println!("{bridge} members: {}", members.join(", "));
-        net.move_to_jail(&pair.b, a.jid)?;
-        println!("{} moved into jail {}", pair.b, a.jid);
+        net.move_to_jail(&pair.b, jid)?;
+        println!("{} moved into jail {}", pair.b, jid);
         let ops = jail_ops(&pair.b, a)?;
-        net.configure_in_jail(a.jid, &ops)?;
+        net.configure_in_jail(jid, &ops)?;
         for op in ops.ops() {
-            println!("in jail {}: {op}: ok", a.jid);
+            println!("in jail {}: {op}: ok", jid);
         }
         Ok(())
     })();

@@ -78,10 +78,18 @@ fn prop(z: &Cli, ds: &DatasetName, name: &str) -> (String, String) {
     (p[0].value.clone(), p[0].source.clone())
 }
 
-fn in_proc_mounts(path: &std::path::Path) -> bool {
-    let m = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+/// Whether a file system is mounted at `path`, by the kernel's own mount table: Linux's
+/// /proc/mounts, elsewhere `mount -p` (fstab format; both escape a space as `\040`).
+fn mounted_at(path: &std::path::Path) -> bool {
+    let m = if cfg!(target_os = "linux") {
+        std::fs::read_to_string("/proc/mounts").unwrap_or_default()
+    } else {
+        let o = Command::new("mount").arg("-p").output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
     let p = path.to_string_lossy().replace(' ', "\\040");
-    m.lines().any(|l| l.split(' ').nth(1) == Some(p.as_str()))
+    m.lines()
+        .any(|l| l.split_whitespace().nth(1) == Some(p.as_str()))
 }
 
 #[test]
@@ -179,8 +187,8 @@ fn recipe_tree_snapshot_clone_mount_destroy() {
     assert_eq!(path.to_string_lossy(), mp);
     assert!(z.is_mounted(&web).unwrap());
     assert!(
-        in_proc_mounts(&path),
-        "{} not in /proc/mounts",
+        mounted_at(&path),
+        "{} not in the mount table",
         path.display()
     );
     assert_eq!(std::fs::read(path.join("skeleton.txt")).unwrap(), b"base");
@@ -534,7 +542,7 @@ fn clone_and_mount_mounts_once() {
     let path = z.clone_and_mount(&snap, &c, &Props::new()).unwrap();
     assert_eq!(path, mp.join("c"));
     assert!(z.is_mounted(&c).unwrap());
-    assert!(in_proc_mounts(&path), "{} not mounted", path.display());
+    assert!(mounted_at(&path), "{} not mounted", path.display());
     assert_eq!(std::fs::read(path.join("f")).unwrap(), b"origin");
     assert_eq!(prop(z, &c, "origin").0, snap.as_str());
 
@@ -548,7 +556,7 @@ fn clone_and_mount_mounts_once() {
         prop(z, &d, "mountpoint"),
         (own.to_string_lossy().into(), "local".into())
     );
-    assert!(in_proc_mounts(&own));
+    assert!(mounted_at(&own));
 
     // Onto an existing name: Exists, naming the target; the existing clone stays mounted.
     for e in [

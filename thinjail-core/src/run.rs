@@ -134,7 +134,8 @@ pub struct Runner<'h> {
     root: PathBuf,
     exec: Executor<'h>,
     locks: LockDir,
-    update_cmd: bool,
+    /// The program `template update` runs with freebsd-update(8)'s arguments; `None`: none.
+    updater: Option<String>,
 }
 
 /// The environment of `exec.start`/`exec.stop` with `exec.clean` (jail(8): the login class's
@@ -216,7 +217,7 @@ impl<'h> Runner<'h> {
             root: root.into(),
             exec,
             locks,
-            update_cmd: cfg!(target_os = "freebsd"),
+            updater: cfg!(target_os = "freebsd").then(|| "freebsd-update".to_string()),
         };
         r.recover()?;
         Ok(r)
@@ -226,13 +227,22 @@ impl<'h> Runner<'h> {
     /// host has no freebsd-update: turn it off there (the update then only mounts and
     /// unmounts the skeleton, and says so).
     pub fn with_freebsd_update(mut self, on: bool) -> Self {
-        self.update_cmd = on;
+        self.updater = on.then(|| "freebsd-update".to_string());
         self
     }
 
-    /// Does `template update` run freebsd-update(8)?
+    /// `template update` runs `program` instead of freebsd-update(8), with the same arguments
+    /// (`-b <template> -d <workdir> --currently-running <release> fetch install`) and the
+    /// skeleton mounted at `<template>/skeleton`: a wrapper that pins a mirror or a proxy, say.
+    pub fn with_updater(mut self, program: impl Into<String>) -> Self {
+        self.updater = Some(program.into());
+        self
+    }
+
+    /// Does `template update` run freebsd-update(8) (or the program given to
+    /// [`Runner::with_updater`])?
     pub fn runs_freebsd_update(&self) -> bool {
-        self.update_cmd
+        self.updater.is_some()
     }
 
     /// The host.
@@ -477,14 +487,14 @@ impl<'h> Runner<'h> {
             at: at.clone(),
             readonly: false,
         }];
-        if self.update_cmd {
+        if let Some(updater) = &self.updater {
             let workdir = self.real(&t.layout().templates_dir().join(".freebsd-update"));
             let u = thinjail_release::template::FreebsdUpdate::new(
                 self.real(&t.dir()),
                 workdir,
                 t.release().name().parse::<thinjail_release::Release>()?,
             );
-            let mut argv = vec!["freebsd-update".to_string()];
+            let mut argv = vec![updater.clone()];
             argv.extend(u.args().iter().map(|a| a.to_string_lossy().into_owned()));
             ops.push(Op::HostCommand { argv });
         }
