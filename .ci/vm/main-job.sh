@@ -51,6 +51,8 @@ step "host init" "$TJ" host init || exit 1
 step "template create $REL" "$TJ" template create "$REL" --archive "$DIST/base.txz" \
   --manifest "$DIST/MANIFEST" || exit 1
 step "jail create dev" "$TJ" jail create dev --release "$REL" || exit 1
+expect "jail list shows dev created, not running, at its real path" \
+  '^dev +- .*/zdata/jails/dev-nullfs-base$' "$TJ" jail list
 step "jail start dev" "$TJ" jail start dev || exit 1
 expect "jail list shows dev running at its real path" \
   '^dev +[0-9]+ .*/zdata/jails/dev-nullfs-base$' "$TJ" jail list

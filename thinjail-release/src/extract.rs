@@ -198,6 +198,19 @@ fn rel(comps: &[CString]) -> PathBuf {
     p
 }
 
+/// `st_flags` of a stat (FreeBSD); 0 where the system has no file flags.
+fn st_flags(st: &libc::stat) -> u32 {
+    #[cfg(target_os = "freebsd")]
+    {
+        st.st_flags
+    }
+    #[cfg(not(target_os = "freebsd"))]
+    {
+        let _ = st;
+        0
+    }
+}
+
 fn is_dir(st: &libc::stat) -> bool {
     st.st_mode & libc::S_IFMT == libc::S_IFDIR
 }
@@ -443,6 +456,17 @@ impl Extractor {
                     let dir = self.parent(parent, raw)?;
                     sys::mkdir_at(dir, name, (mode | 0o700) as libc::mode_t)
                         .map_err(|e| self.ioerr("mkdirat", comps, e))?;
+                } else if FLAGS_SUPPORTED && st_flags(&st) != 0 {
+                    // A directory left by an earlier extraction keeps its flags (var/empty is
+                    // schg): the kernel then refuses our fchown/fchmod/futimens and anything
+                    // written inside with EPERM (ufs_setattr / zfs_setattr refuse changes to an
+                    // SF_IMMUTABLE inode). Clear them now, as libarchive's
+                    // clear_nochange_fflags (archive_write_disk_posix.c) does before it
+                    // restores an entry; the archive's own flags for this entry are set again
+                    // last, in finish(), so the tree ends as a fresh extraction leaves it.
+                    let dir = self.parent(parent, raw)?;
+                    let cleared = crate::flags::set_flags_at(dir, name, FileFlags::empty());
+                    cleared.map_err(|e| self.ioerr("chflagsat", comps, e))?;
                 }
             }
             Err(e) => return Err(self.ioerr("mkdirat", comps, e)),
