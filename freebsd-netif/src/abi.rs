@@ -324,6 +324,7 @@ pub fn facts() -> Vec<(String, u64)> {
         n("SIOCSIFDESCR", SIOCSIFDESCR as u64),
         n("SIOCGIFDESCR", SIOCGIFDESCR as u64),
         n("SIOCAIFADDR", SIOCAIFADDR as u64),
+        n("SIOCGIFALIAS", SIOCGIFALIAS as u64),
         n("SIOCSIFVNET", SIOCSIFVNET as u64),
         n("SIOCSIFRVNET", SIOCSIFRVNET as u64),
         n("SIOCIFDESTROY", SIOCIFDESTROY as u64),

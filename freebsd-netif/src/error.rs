@@ -193,9 +193,25 @@ pub enum Error {
         /// The operation.
         op: Op,
     },
-    /// `EEXIST` on an address add.
-    #[error("{name}: address {addr} already exists")]
+    /// The interface has the IPv4 address already, with another prefix. Not the kernel's
+    /// answer: SIOCAIFADDR would delete the address, and the routes through it, and add it
+    /// again (in.c `in_aifaddr_ioctl`); adding looks it up first and refuses instead. The same
+    /// address with the same prefix is no error (nothing is done).
+    #[error(
+        "{name}: address {addr}: the interface has this address with another prefix (delete it first)"
+    )]
     AddressExists {
+        /// The interface.
+        name: String,
+        /// The address.
+        addr: String,
+    },
+    /// `EEXIST` on an IPv4 address add: another interface has a route to the prefix and
+    /// `net.inet.ip.no_same_prefix` is set (in.c `in_addprefix`).
+    #[error(
+        "{name}: address {addr}: another interface holds this prefix (net.inet.ip.no_same_prefix)"
+    )]
+    PrefixExists {
         /// The interface.
         name: String,
         /// The address.
@@ -273,7 +289,11 @@ impl Error {
         let name = name.to_string();
         match (op, errno) {
             (_, libc::EPERM | libc::EACCES) => Error::Permission { name, op },
-            (Op::AddAddress, libc::EEXIST) => Error::AddressExists {
+            (Op::AddAddress, crate::jailops::EXISTS_WITH_OTHER_PREFIX) => Error::AddressExists {
+                name,
+                addr: detail.to_string(),
+            },
+            (Op::AddAddress, libc::EEXIST) => Error::PrefixExists {
                 name,
                 addr: detail.to_string(),
             },
@@ -381,8 +401,9 @@ impl Error {
             Error::Exists { .. }
             | Error::AlreadyMember { .. }
             | Error::NotVnetJail { .. }
-            | Error::AddressExists { .. }
+            | Error::PrefixExists { .. }
             | Error::RouteExists { .. } => libc::EEXIST,
+            Error::AddressExists { .. } => crate::jailops::EXISTS_WITH_OTHER_PREFIX,
             Error::NameTooLong { op, .. } => {
                 if matches!(op, Op::Create) {
                     libc::ENOSPC
@@ -438,6 +459,10 @@ mod tests {
         ));
         assert!(matches!(
             Error::from_errno(Op::AddAddress, "x", "10.0.0.2/24", libc::EEXIST),
+            Error::PrefixExists { .. }
+        ));
+        assert!(matches!(
+            Error::from_errno(Op::AddAddress, "x", "10.0.0.2/24", libc::EADDRINUSE),
             Error::AddressExists { .. }
         ));
         let e = Error::from_errno(Op::SetFlags, "x", "", libc::EIO);

@@ -470,6 +470,32 @@ pub fn child_run<S: ChildSys>(sys: &mut S, jid: i32, encoded: &[u8]) -> i32 {
     0
 }
 
+/// The errno [`add_inet_once`] answers when the interface has the address with another
+/// prefix. SIOCAIFADDR itself never returns it (in.c `in_aifaddr_ioctl`).
+pub const EXISTS_WITH_OTHER_PREFIX: i32 = libc::EADDRINUSE;
+
+/// Adds the IPv4 address of `r` with `SIOCAIFADDR` unless the interface has it already.
+///
+/// in.c `in_aifaddr_ioctl` does not refuse an address the interface has: it deletes it
+/// (`in_difaddr_ioctl` → `in_ifadown(ifa, 1)`, which removes the static routes through it —
+/// a jail's default route) and adds it again. So the address is looked up first
+/// (`SIOCGIFALIAS`, in.c `in_gifaddr_ioctl`): with the same mask nothing is done; with another
+/// mask the add is refused with [`EXISTS_WITH_OTHER_PREFIX`] rather than silently replaced.
+/// `ioctl` is called with the request number and the request; nothing here allocates (the
+/// in-jail child runs this between fork(2) and _exit(2)).
+pub fn add_inet_once(
+    mut ioctl: impl FnMut(u32, &mut InAliasReq) -> Result<(), i32>,
+    r: &mut InAliasReq,
+) -> Result<(), i32> {
+    let mut q = *r;
+    match ioctl(crate::wire::SIOCGIFALIAS, &mut q) {
+        Ok(()) if q.ifra_mask.sin_addr == r.ifra_mask.sin_addr => Ok(()),
+        Ok(()) => Err(EXISTS_WITH_OTHER_PREFIX),
+        Err(libc::EADDRNOTAVAIL) => ioctl(crate::wire::SIOCAIFADDR, r),
+        Err(e) => Err(e),
+    }
+}
+
 fn child_socket<S: ChildSys>(
     sys: &mut S,
     socks: &mut [i32; 3],
@@ -489,8 +515,8 @@ fn child_step<S: ChildSys>(
     socks: &mut [i32; 3],
 ) -> Result<(), i32> {
     use crate::wire::{
-        IFF_UP, SIOCAIFADDR, SIOCAIFADDR_IN6, SIOCDIFADDR, SIOCDIFADDR_IN6, SIOCGIFFLAGS,
-        SIOCSIFFLAGS, SIOCSIFNAME,
+        IFF_UP, SIOCAIFADDR_IN6, SIOCDIFADDR, SIOCDIFADDR_IN6, SIOCGIFFLAGS, SIOCSIFFLAGS,
+        SIOCSIFNAME,
     };
     match kind {
         OpKind::Up | OpKind::Down => {
@@ -508,7 +534,7 @@ fn child_step<S: ChildSys>(
         OpKind::AddInet => {
             let fd = child_socket(sys, socks, SockKind::Inet)?;
             let mut r = InAliasReq::from_bytes(payload).ok_or(libc::EINVAL)?;
-            sys.ioctl(fd, SIOCAIFADDR, &mut r)
+            add_inet_once(|req, r| sys.ioctl(fd, req, r), &mut r)
         }
         OpKind::DeleteInet => {
             let fd = child_socket(sys, socks, SockKind::Inet)?;

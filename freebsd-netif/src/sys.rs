@@ -341,7 +341,9 @@ impl Netif {
     #[doc(alias = "SIOCAIFADDR")]
     pub fn add_inet(&self, name: &IfName, addr: Ipv4Net) -> Result<()> {
         let mut r = InAliasReq::new(name, addr.addr(), addr.prefix_len());
-        ioctl(self.fd(), wire::SIOCAIFADDR, &mut r)
+        // Looked up first: re-adding an address would delete it and the routes through it
+        // (in.c in_aifaddr_ioctl; see add_inet_once).
+        crate::jailops::add_inet_once(|req, r| ioctl(self.fd(), req, r), &mut r)
             .map_err(|e| Error::from_errno(Op::AddAddress, name.as_str(), &addr.to_string(), e))
     }
 

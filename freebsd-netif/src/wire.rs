@@ -686,6 +686,9 @@ pub const SIOCGIFDESCR: u32 = iowr::<IfReq>(b'i', 42);
 /// `SIOCAIFADDR` = `_IOW('i', 43, struct ifaliasreq)`: add an IPv4 address (`in_aliasreq` has
 /// the same size).
 pub const SIOCAIFADDR: u32 = iow::<InAliasReq>(b'i', 43);
+/// `SIOCGIFALIAS` = `_IOWR('i', 45, struct ifaliasreq)`: look up one IPv4 address of an
+/// interface (in.c `in_gifaddr_ioctl`): fills `ifra_mask`, or EADDRNOTAVAIL.
+pub const SIOCGIFALIAS: u32 = iowr::<InAliasReq>(b'i', 45);
 /// `SIOCSIFVNET` = `_IOWR('i', 90, struct ifreq)`: move an interface into a jail's vnet.
 pub const SIOCSIFVNET: u32 = iowr::<IfReq>(b'i', 90);
 /// `SIOCSIFRVNET` = `_IOWR('i', 91, struct ifreq)`: take an interface back from a jail's vnet.
@@ -777,6 +780,7 @@ mod tests {
         assert_eq!(SIOCSIFDESCR, 0x8020_6929);
         assert_eq!(SIOCGIFDESCR, 0xc020_692a);
         assert_eq!(SIOCAIFADDR, 0x8044_692b);
+        assert_eq!(SIOCGIFALIAS, 0xc044_692d);
         assert_eq!(SIOCSIFVNET, 0xc020_695a);
         assert_eq!(SIOCSIFRVNET, 0xc020_695b);
         assert_eq!(SIOCIFDESTROY, 0x8020_6979);

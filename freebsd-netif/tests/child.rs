@@ -89,6 +89,8 @@ struct Fake {
     fail: Option<(usize, i32)>,
     attach_errno: Option<i32>,
     io_count: usize,
+    /// IPv4 addresses the "kernel" has: (address, mask), network order.
+    aliases: Vec<([u8; 4], [u8; 4])>,
 }
 
 impl Fake {
@@ -101,6 +103,7 @@ impl Fake {
             fail: None,
             attach_errno: None,
             io_count: 0,
+            aliases: Vec::with_capacity(4),
         }
     }
 
@@ -158,6 +161,19 @@ impl ChildSys for Fake {
             b[18..20].copy_from_slice(&((f >> 16) as u16).to_ne_bytes());
         }
         self.record(Kind::Ioctl, fd, req, arg.as_bytes());
+        if req == wire::SIOCGIFALIAS {
+            // in.c in_gifaddr_ioctl: the address's mask, or EADDRNOTAVAIL.
+            self.io_result()?;
+            let b = arg.as_bytes_mut();
+            let addr: [u8; 4] = b[20..24].try_into().unwrap();
+            return match self.aliases.iter().find(|(a, _)| *a == addr) {
+                Some((_, m)) => {
+                    b[52..56].copy_from_slice(m);
+                    Ok(())
+                }
+                None => Err(libc::EADDRNOTAVAIL),
+            };
+        }
         if req == wire::SIOCSIFNAME {
             let r = IfReq::from_bytes(arg.as_bytes()).unwrap();
             // SAFETY: the child points ifr_data at a 16-byte array on its stack, live for the
@@ -209,7 +225,7 @@ fn performs_every_step_in_order_without_allocating() {
     assert_eq!(
         kinds,
         [
-            Attach, Socket, Ioctl, Ioctl, Ioctl, Ioctl, Ioctl, Ioctl, Socket, Write
+            Attach, Socket, Ioctl, Ioctl, Ioctl, Ioctl, Ioctl, Ioctl, Ioctl, Ioctl, Socket, Write
         ]
     );
     assert_eq!(fake.calls[0].fd, 7, "jail_attach(jid)");
@@ -221,20 +237,23 @@ fn performs_every_step_in_order_without_allocating() {
     let set = IfReq::from_bytes(&fake.calls[3].bytes[..32]).unwrap();
     assert_eq!(fake.calls[3].req, wire::SIOCSIFFLAGS);
     assert_eq!(set.flags(), 0x8843 | wire::IFF_UP);
-    // 127.0.0.1/8 on lo0 through the same (cached) AF_INET socket.
-    assert_eq!(fake.calls[4].req, wire::SIOCAIFADDR);
-    assert_eq!(fake.calls[4].fd, inet);
-    assert_eq!(fake.calls[4].len, 68);
-    let r = InAliasReq::from_bytes(&fake.calls[4].bytes[..68]).unwrap();
+    // 127.0.0.1/8 on lo0 through the same (cached) AF_INET socket: looked up first
+    // (SIOCGIFALIAS), added since the "kernel" does not have it.
+    assert_eq!(fake.calls[4].req, wire::SIOCGIFALIAS);
+    assert_eq!(fake.calls[5].req, wire::SIOCAIFADDR);
+    assert_eq!(fake.calls[5].fd, inet);
+    assert_eq!(fake.calls[5].len, 68);
+    let r = InAliasReq::from_bytes(&fake.calls[5].bytes[..68]).unwrap();
     assert_eq!(r.ifra_addr.addr().to_string(), "127.0.0.1");
     // epair0b up, then its address.
-    assert_eq!(&fake.calls[5].bytes[..8], b"epair0b\0");
-    assert_eq!(fake.calls[7].req, wire::SIOCAIFADDR);
+    assert_eq!(&fake.calls[6].bytes[..8], b"epair0b\0");
+    assert_eq!(fake.calls[8].req, wire::SIOCGIFALIAS);
+    assert_eq!(fake.calls[9].req, wire::SIOCAIFADDR);
     // The route goes to a PF_ROUTE socket, byte for byte as encoded.
-    assert_eq!(fake.calls[8].req, SockKind::Route as u32);
-    assert_eq!(fake.calls[9].fd, fake.calls[8].fd);
-    assert_eq!(fake.calls[9].len, 200);
-    assert_eq!(&fake.calls[9].bytes[..4], &[200, 0, 5, 1]);
+    assert_eq!(fake.calls[10].req, SockKind::Route as u32);
+    assert_eq!(fake.calls[11].fd, fake.calls[10].fd);
+    assert_eq!(fake.calls[11].len, 200);
+    assert_eq!(&fake.calls[11].bytes[..4], &[200, 0, 5, 1]);
 
     // The attach record, then one per step.
     assert_eq!(fake.reports.len(), 6);
@@ -252,8 +271,8 @@ fn performs_every_step_in_order_without_allocating() {
 fn stops_at_the_first_failure_and_reports_it() {
     let ops = standard_ops();
     let mut fake = Fake::new();
-    // ioctls: 0 lo0 get, 1 lo0 set, 2 lo0 addr, 3 epair0b get -> ENXIO (moved away?)
-    fake.fail = Some((3, libc::ENXIO));
+    // ioctls: 0 lo0 get, 1 lo0 set, 2 lo0 alias lookup, 3 lo0 addr, 4 epair0b get -> ENXIO
+    fake.fail = Some((4, libc::ENXIO));
     let mut status = -1;
     let n = allocations_during(|| status = child_run(&mut fake, 7, ops.encoded()));
     assert_eq!(n, 0);
@@ -295,7 +314,7 @@ fn stops_at_the_first_failure_and_reports_it() {
 fn route_failure_is_typed() {
     let ops = standard_ops();
     let mut fake = Fake::new();
-    fake.fail = Some((6, libc::EEXIST)); // the write is the 7th io call
+    fake.fail = Some((8, libc::EEXIST)); // the write is the 9th io call
     assert_eq!(child_run(&mut fake, 3, ops.encoded()), 1);
     let e = ops
         .interpret(3, &records(&fake), "exit status 1")
@@ -322,6 +341,36 @@ fn attach_failure_is_the_only_report() {
         ops.interpret(99, &records(&fake), "exit status 1"),
         Err(Error::Attach { jid: 99, .. })
     ));
+}
+
+/// An address the interface has already: with the same mask nothing is sent (SIOCAIFADDR would
+/// delete and re-add it, dropping the routes through it — in.c in_aifaddr_ioctl); with another
+/// mask the step fails as AddressExists, again without SIOCAIFADDR.
+#[test]
+fn an_existing_address_is_not_added_again() {
+    let b = IfName::new("epair0b").unwrap();
+    let mut ops = JailOps::new();
+    ops.add_address(&b, "10.0.0.2/24".parse().unwrap());
+    let mut fake = Fake::new();
+    fake.aliases.push(([10, 0, 0, 2], [255, 255, 255, 0]));
+    let n = allocations_during(|| assert_eq!(child_run(&mut fake, 1, ops.encoded()), 0));
+    assert_eq!(n, 0);
+    assert!(fake.calls.iter().any(|c| c.req == wire::SIOCGIFALIAS));
+    assert!(!fake.calls.iter().any(|c| c.req == wire::SIOCAIFADDR));
+    assert!(ops.interpret(1, &records(&fake), "exit status 0").is_ok());
+
+    let mut fake = Fake::new();
+    fake.aliases.push(([10, 0, 0, 2], [255, 255, 0, 0]));
+    assert_eq!(child_run(&mut fake, 1, ops.encoded()), 1);
+    assert!(!fake.calls.iter().any(|c| c.req == wire::SIOCAIFADDR));
+    let e = ops
+        .interpret(1, &records(&fake), "exit status 1")
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::InJail { index: 0, ref source, .. } if matches!(**source, Error::AddressExists { .. })),
+        "{e}"
+    );
+    assert!(e.to_string().contains("another prefix"), "{e}");
 }
 
 #[test]

@@ -261,16 +261,21 @@ fn vnet_move_configure_inside_and_take_back() {
         .unwrap();
     net.configure_in_jail(jail.0, &ops).unwrap();
 
-    // The same address again, inside: a typed error naming the step and the interface.
+    // The same address again, inside: nothing happens. (SIOCAIFADDR alone would delete and
+    // re-add it, taking the default route with it — in.c in_aifaddr_ioctl/in_ifadown.)
     let mut again = JailOps::new();
     again.add_address(&p.b, "10.232.0.2/24".parse().unwrap());
-    match net.configure_in_jail(jail.0, &again) {
+    net.configure_in_jail(jail.0, &again).unwrap();
+    // With another prefix: a typed error naming the step and the interface.
+    let mut other_prefix = JailOps::new();
+    other_prefix.add_address(&p.b, "10.232.0.2/16".parse().unwrap());
+    match net.configure_in_jail(jail.0, &other_prefix) {
         Err(Error::InJail {
             index: 0, source, ..
         }) => assert!(matches!(*source, Error::AddressExists { .. }), "{source}"),
         other => panic!("{other:?}"),
     }
-    // The default route exists now.
+    // The default route survived both, so adding it again fails.
     let mut route = JailOps::new();
     route.default_route("10.232.0.1".parse().unwrap()).unwrap();
     match net.configure_in_jail(jail.0, &route) {
