@@ -194,7 +194,7 @@ pub enum Step {
         /// Item.
         item: String,
     },
-    /// Fail unless devfs ruleset `ruleset` is loaded (`devfs showsets`).
+    /// Fail unless devfs ruleset `ruleset` holds rules (`devfs rule -s N show`).
     CheckDevfsRuleset {
         /// Ruleset number.
         ruleset: u16,
@@ -634,8 +634,10 @@ impl Step {
                 q(file),
                 sh_quote(&format!("{name}-={item}"))
             )],
+            // A ruleset that exists may be empty (devfs_rule.c devfs_ruleset_use creates it
+            // when a mount names it): loaded means it shows a rule.
             CheckDevfsRuleset { ruleset } => vec![format!(
-                "devfs showsets | grep -qx {ruleset} || {{ echo 'devfs ruleset {ruleset} is not loaded (see devfs.rules(5)); refusing to expose all of /dev' >&2; exit 1; }}"
+                "devfs rule -s {ruleset} show | grep -q . || {{ echo 'devfs ruleset {ruleset} has no rules (see devfs.rules(5)); refusing to expose all of /dev' >&2; exit 1; }}"
             )],
             CheckJailStopped { name } => vec![format!(
                 "if jls -j {n} >/dev/null 2>&1; then echo 'jail {n} is running; stop it first' >&2; exit 1; fi",
@@ -647,10 +649,16 @@ impl Step {
                 q(&m.source),
                 q(&m.target)
             )],
+            // The ruleset applied by the mount itself, as jail(8) mounts mount.devfs
+            // (command.c: `mount -t devfs -oruleset=N . PATH`): no window with all of /dev.
+            // Then what /dev shows is checked; a mount showing mem, kmem or io is undone here
+            // (the step's own undo is pushed only after it succeeds).
             MountDevfs { path, ruleset } => vec![
-                format!("mount -t devfs devfs {}", q(path)),
-                format!("devfs -m {} ruleset {ruleset}", q(path)),
-                format!("devfs -m {} rule applyset", q(path)),
+                format!("mount -t devfs -o ruleset={ruleset} devfs {}", q(path)),
+                format!(
+                    "for d in mem kmem io; do if [ -e {p}/\"$d\" ]; then umount {p}; echo \"devfs ruleset {ruleset} leaves {p}/$d visible; refusing\" >&2; exit 1; fi; done",
+                    p = q(path)
+                ),
             ],
             Unmount { path } => vec![format!("umount {}", q(path))],
             EpairCreate { var } => vec![

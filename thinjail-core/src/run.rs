@@ -1247,15 +1247,19 @@ impl<'h> Runner<'h> {
             let path = match info {
                 Some(i) => Some(i.path.clone()),
                 None => {
-                    let conf = self.real(&PathBuf::from(format!("/etc/jail.conf.d/{name}.conf")));
-                    std::fs::read_to_string(conf).ok().and_then(|t| {
-                        t.lines().find_map(|l| {
-                            l.trim()
-                                .strip_prefix("path")
-                                .map(|r| r.trim_start_matches([' ', '=']).trim_end_matches(';'))
-                                .map(|r| PathBuf::from(r.trim().trim_matches('"')))
+                    // The path as jail(8) would use it: the file parsed and resolved, so that
+                    // `${name}` and other variables are substituted (jail(8) config.c
+                    // `check_intparams`/`expand` on the parsed file).
+                    let file = format!("/etc/jail.conf.d/{name}.conf");
+                    std::fs::read_to_string(self.real(&PathBuf::from(&file)))
+                        .ok()
+                        .and_then(|t| crate::jailconf::Config::from_text(&t, &file).ok())
+                        .and_then(|c| c.resolve().ok())
+                        .and_then(|js| {
+                            js.into_iter()
+                                .find(|j| j.name == name)
+                                .and_then(|j| j.scalar("path").map(PathBuf::from))
                         })
-                    })
                 }
             };
             out.push(JailStatus {

@@ -9,8 +9,11 @@
 //!   how later commands find the pair);
 //! - a pair left over from a failed start (jail(8) does not run `exec.poststop` then) is
 //!   destroyed by the next `exec.prestart` before a new one is made;
-//! - `exec.prestart` first checks that the devfs ruleset is loaded (`devfs showsets`), since an
-//!   unloaded ruleset leaves all of /dev visible;
+//! - `exec.prestart` first checks that the devfs ruleset holds rules (`devfs rule -s N show`;
+//!   a ruleset merely existing proves nothing, devfs_rule.c `devfs_ruleset_use` creates it empty
+//!   when jail(8)'s mount.devfs names it) and that the jail's /dev, which jail(8) has mounted by
+//!   then (jail.c `startcommands`: `IP_MOUNT_DEVFS` before `IP_EXEC_PRESTART`), hides `mem`,
+//!   `kmem` and `io`; otherwise jail(8) fails the start and unmounts what it mounted;
 //! - `interface = igc0bridge;` is dropped from the common part: it only applies to non-VNET
 //!   `ip4.addr` aliases and has no effect on VNET jails.
 //!
@@ -155,7 +158,7 @@ impl ThinJail {
         let mut check = append(
             "exec.prestart",
             tpl(&format!(
-                "devfs showsets | grep -qx {rs} || {{ echo \"devfs ruleset {rs} is not loaded\" >&2; exit 1; }}"
+                "devfs rule -s {rs} show | grep -q . && [ ! -e \"${{path}}/dev/mem\" ] && [ ! -e \"${{path}}/dev/kmem\" ] && [ ! -e \"${{path}}/dev/io\" ] || {{ echo \"devfs ruleset {rs} has no rules or leaves ${{path}}/dev/mem, kmem or io visible\" >&2; exit 1; }}"
             )),
         );
         check.op = Op::Set;

@@ -133,10 +133,19 @@ fn check_rendered_files(j: &ThinJail) {
         _ => Vec::new(),
     };
     let prestart = list("exec.prestart");
+    let rs = j.devfs().ruleset();
     assert!(
-        prestart[0].starts_with("devfs showsets | grep -qx "),
+        prestart[0].starts_with(&format!("devfs rule -s {rs} show | grep -q . && ")),
         "{prestart:?}"
     );
+    // The jail's /dev is looked at through the resolved path (jail(8) has mounted it by then).
+    let path = r.scalar("path").unwrap();
+    for d in ["mem", "kmem", "io"] {
+        assert!(
+            prestart[0].contains(&format!("[ ! -e \"{path}/dev/{d}\" ]")),
+            "{prestart:?}"
+        );
+    }
     match j.vnet() {
         Some(v) => {
             let (a, b) = j.derived_epair_names();

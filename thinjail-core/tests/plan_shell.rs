@@ -106,7 +106,7 @@ fn recipe_mistakes_are_corrected() {
             .unwrap_or_else(|| panic!("{needle} missing:\n{start}"))
     };
     // devfs ruleset checked before anything is mounted
-    assert!(pos("devfs showsets | grep -qx 5") < pos("mount -t nullfs"));
+    assert!(pos("devfs rule -s 5 show | grep -q .") < pos("mount -t nullfs"));
     // no fixed epair number: the kernel's name is captured
     assert!(!start.contains("epair253"));
     assert!(start.contains("epair_a=$(ifconfig epair create)"));
@@ -158,7 +158,7 @@ echo "$name $*" >> "$LOG"
 case "$name $*" in
   "$FAIL") exit 1 ;;
   "ifconfig epair create") echo epair7a ;;
-  "devfs showsets") echo 0; echo 5 ;;
+  "devfs rule -s 5 show") echo "100 path null unhide" ;;
   "sysrc "*"-n"*) echo "web" ;;
 esac
 exit 0
@@ -269,7 +269,7 @@ fn start_refuses_an_unloaded_devfs_ruleset() {
     assert!(!ok);
     assert_eq!(
         log,
-        ["devfs showsets"],
+        ["devfs rule -s 9 show"],
         "nothing may happen after the failed check"
     );
 }

@@ -625,6 +625,39 @@ fn refusals_change_nothing() {
     assert!(!host.dataset_exists(&j.skeleton().dataset()).unwrap());
 }
 
+/// A ruleset that merely exists passes `devfs rule showsets` (a devfs mount naming it
+/// created it, empty — devfs_rule.c `devfs_ruleset_use`): start still refuses, since it holds
+/// no rules.
+#[test]
+fn devfs_ruleset_existing_but_empty_refuses_start() {
+    let d = at_stage(Storage::Zfs, Stage::Created);
+    let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+    host.unload_devfs_ruleset(5).unwrap();
+    host.mkdir(Path::new("/elsewhere"), 0o755).unwrap();
+    host.mount_devfs(Path::new("/elsewhere"), 5).unwrap();
+    assert!(host.devfs_ruleset_exists(5).unwrap());
+    let r = runner(&host, d.path());
+    let before = host.state();
+    let e = r.start(&jail(Storage::Zfs)).unwrap_err();
+    assert!(e.to_string().contains("ruleset 5 is not loaded"), "{e}");
+    assert_eq!(host.state(), before);
+}
+
+/// A loaded ruleset that leaves /dev/mem visible: devfs is mounted, its /dev is looked at,
+/// and the start refuses with every mount undone.
+#[test]
+fn devfs_ruleset_that_hides_nothing_refuses_start_and_undoes_mounts() {
+    let d = at_stage(Storage::Zfs, Stage::Created);
+    let host = SimHost::open_persistent(d.path().join("root")).unwrap();
+    host.load_devfs_ruleset_without_hiding(5).unwrap();
+    let r = runner(&host, d.path());
+    let before = host.state();
+    let e = r.start(&jail(Storage::Zfs)).unwrap_err();
+    assert!(e.to_string().contains("dev/mem visible"), "{e}");
+    assert_eq!(host.state(), before);
+    assert!(host.jail_by_name("dev").unwrap().is_none());
+}
+
 #[test]
 fn devfs_ruleset_not_loaded_refuses_start_and_undoes_mounts() {
     let d = at_stage(Storage::Zfs, Stage::Created);
@@ -659,8 +692,15 @@ fn whole_lifecycle_both_storages() {
         assert_eq!(l[0].jid, Some(info.jid));
         assert_eq!(l[0].addrs, vec![("192.168.7.253".parse().unwrap(), 24)]);
         r.template_update(j.template()).unwrap();
+        let running_path = l[0].path.clone();
+        assert!(running_path.is_some());
         r.stop(&j).unwrap();
         assert!(host.jail_by_name("dev").unwrap().is_none());
+        // Stopped, the path comes from jail.conf.d with its `${name}` substituted, as jail(8)
+        // would use it: the same path the running jail had.
+        let l = r.list().unwrap();
+        assert_eq!(l[0].jid, None);
+        assert_eq!(l[0].path, running_path, "{l:?}");
         r.destroy(&j).unwrap();
         let after = host.state();
         // Everything the jail had is gone; what remains is rc.conf (enable), /var/log with the

@@ -4,8 +4,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 
 use thinjail_core::host::{
-    AddrFamily, CanMount, DatasetProps, Errno, FsType, Host, HostError, IfKind, JailCommand,
-    JailSpec, OpKind,
+    AddrFamily, CanMount, DatasetProps, Errno, FileKind, FsType, Host, HostError, IfKind,
+    JailCommand, JailSpec, OpKind,
 };
 use thinjail_core::sim::{FaultTrigger, LogOutcome, SimHost};
 
@@ -417,6 +417,34 @@ fn addrs6(h: &SimHost, jid: i32, name: &str) -> Vec<(Ipv6Addr, u8)> {
         .addrs6
 }
 
+/// IPv4: re-adding an address the interface has must not go through SIOCAIFADDR, which deletes
+/// and re-adds it and drops the routes through it (in.c in_aifaddr_ioctl → in_ifadown): the
+/// default route survives the same address again; another prefix is EADDRINUSE, unchanged.
+#[test]
+fn ipv4_readd_keeps_the_default_route() {
+    let (_d, h) = host();
+    let (jid, b) = jail_with_b(&h, "v4");
+    h.jail_if_addr_add(jid, &b, net("10.9.0.2/24")).unwrap();
+    h.jail_route_add_default(jid, "10.9.0.1".parse().unwrap())
+        .unwrap();
+    let before = h.state();
+    h.jail_if_addr_add(jid, &b, net("10.9.0.2/24")).unwrap();
+    assert_eq!(h.state(), before);
+    assert_eq!(
+        errno(h.jail_if_addr_add(jid, &b, net("10.9.0.2/16"))),
+        Errno::EADDRINUSE
+    );
+    assert_eq!(h.state(), before);
+    let j = h
+        .state()
+        .jails
+        .values()
+        .find(|j| j.info.jid == jid)
+        .cloned()
+        .unwrap();
+    assert_eq!(j.default_route, "10.9.0.1".parse().ok());
+}
+
 #[test]
 fn ipv6_addresses_follow_in6_validate_ifra() {
     let (_d, h) = host();
@@ -597,6 +625,34 @@ fn devfs_ruleset_loaded_is_detectable() {
     // The kernel accepts an unloaded ruleset (creating it empty): the check must come first.
     h.mount_devfs(p("/dev2"), 5).unwrap();
     assert_eq!(h.mounts().unwrap()[0].ruleset, Some(5));
+    // devfs_rule.c devfs_ruleset_use: the reference made ruleset 5 exist (`devfs rule
+    // showsets` lists it), empty — it still is not loaded, and /dev shows everything.
+    assert!(h.devfs_ruleset_exists(5).unwrap());
+    assert!(!h.devfs_ruleset_loaded(5).unwrap());
+    assert_eq!(h.file_type(p("/dev2/mem")).unwrap(), Some(FileKind::Other));
+    assert_eq!(h.file_type(p("/dev2/null")).unwrap(), Some(FileKind::Other));
+    // devfs_ruleset_reap: the empty ruleset goes with the last mount naming it.
+    h.unmount(p("/dev2"), false).unwrap();
+    assert!(!h.devfs_ruleset_exists(5).unwrap());
+}
+
+#[test]
+fn a_loaded_jail_ruleset_hides_memory_devices() {
+    let (_d, h) = host();
+    h.mkdir(p("/dev2"), 0o755).unwrap();
+    h.mount_devfs(p("/dev2"), 4).unwrap();
+    assert_eq!(h.file_type(p("/dev2")).unwrap(), Some(FileKind::Dir));
+    assert_eq!(h.file_type(p("/dev2/null")).unwrap(), Some(FileKind::Other));
+    assert_eq!(h.file_type(p("/dev2/fd")).unwrap(), Some(FileKind::Dir));
+    for hidden in ["mem", "kmem", "io"] {
+        assert_eq!(h.file_type(&p("/dev2").join(hidden)).unwrap(), None);
+    }
+    // A loaded ruleset that hides nothing: the rules exist, /dev/mem shows.
+    h.load_devfs_ruleset_without_hiding(9).unwrap();
+    assert!(h.devfs_ruleset_loaded(9).unwrap());
+    h.mkdir(p("/dev3"), 0o755).unwrap();
+    h.mount_devfs(p("/dev3"), 9).unwrap();
+    assert_eq!(h.file_type(p("/dev3/mem")).unwrap(), Some(FileKind::Other));
 }
 
 // ---------------------------------------------------------------- datasets

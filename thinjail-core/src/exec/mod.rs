@@ -718,7 +718,21 @@ impl Action for Op {
                 };
                 mount_guarded(tx, OpKind::MountDevfs, mount, |h| {
                     h.mount_devfs(at, *ruleset)
-                })
+                })?;
+                // The ruleset holds rules, but are they the ones a jail needs? Look at what
+                // the new /dev shows: memory and I/O port devices mean the jail would own the
+                // host. The mount is an effect of this plan already, so refusing undoes it.
+                for dev in DEVICES_A_JAIL_MUST_NOT_SEE {
+                    if host.file_type(&at.join(dev))?.is_some() {
+                        return Err(ExecError::Refused(format!(
+                            "devfs ruleset {ruleset} leaves {} visible: a jail with it could \
+                             reach the host's memory or I/O ports; use a ruleset that hides it \
+                             (devfsrules_jail, devfsrules_jail_vnet in devfs.rules(5))",
+                            at.join(dev).display()
+                        )));
+                    }
+                }
+                Ok(())
             }
             Op::MountZfs { dataset, at } => {
                 let at = match at {
@@ -1211,6 +1225,10 @@ fn host_iface(host: &dyn Host, name: &str, op: OpKind) -> Result<crate::host::If
 
 /// Mount with a write-ahead intent; refused (EBUSY) if the same filesystem is already the top
 /// mount there, so undoing the intent can never unmount someone else's identical mount.
+/// Devices a jail's /dev must not show (`mem`, `kmem`: kernel memory; `io`: I/O port access),
+/// all hidden by /etc/defaults/devfs.rules `devfsrules_hide_all` in every jail ruleset.
+const DEVICES_A_JAIL_MUST_NOT_SEE: [&str; 3] = ["mem", "kmem", "io"];
+
 fn mount_guarded(
     tx: &mut Transaction<'_>,
     op: OpKind,

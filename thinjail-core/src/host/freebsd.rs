@@ -722,6 +722,31 @@ mod sys {
     /// How long to wait for them after SIGKILL before removing the jail anyway.
     const KILL_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
+    /// How long [`FreeBsdHost::jail_remove`] waits for a removed jail to finish dying.
+    const DYING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// Waits (at most `limit`) until jail `jid` is gone even for `JAIL_DYING` lookups.
+    ///
+    /// jail_remove(2) returns before the prison is freed: kern_jail.c `prison_free` and
+    /// `prison_proc_free` hand the last reference to `taskqueue_thread` (`prison_complete`),
+    /// and only `prison_deref` on that thread drops `pr_root` (`vrele`) and destroys the
+    /// vnet. Until then the jail's root vnode keeps the nullfs mount under it busy: unmount(2)
+    /// right after jail_remove(2) failed with EBUSY on FreeBSD 13.2 (VM). A jail held longer
+    /// (a socket in TIME_WAIT keeps its credential) is left dying after `limit`; the unmount
+    /// then reports EBUSY and the journal keeps the rest of the stop for `recover`.
+    fn wait_until_gone(jid: i32, limit: std::time::Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        let mut pause = std::time::Duration::from_millis(1);
+        while let Ok(j) = freebsd_jail::get_dying(jid) {
+            if !j.dying || std::time::Instant::now() >= deadline {
+                // Alive again under this jid (a new jail took it) or out of time.
+                return;
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// An interface inside jail `jid`, for errors.
     fn jail_iface(name: &str, jid: i32) -> Object {
         Object::Interface {
@@ -1077,33 +1102,34 @@ mod sys {
 
         fn devfs_ruleset_loaded(&self, ruleset: u16) -> HostResult<bool> {
             let op = OpKind::DevfsRulesetLoaded;
-            let dev = File::open("/dev").map_err(|e| io_errno(op, Object::Ruleset(ruleset), &e))?;
-            let mut rs: u16 = 0;
-            loop {
-                // SAFETY: ioctl(2) DEVFSIO_SGETNEXT (devfs(8) showsets; fs/devfs/devfs.h) reads
-                // and writes one devfs_rsnum (uint16_t) at `&mut rs`, a live local.
-                let r = unsafe {
-                    libc::ioctl(
-                        dev.as_raw_fd(),
-                        abi::DEVFSIO_SGETNEXT as libc::c_ulong,
-                        &mut rs as *mut u16,
-                    )
-                };
-                if r != 0 {
-                    let e = errno();
-                    if e == libc::ENOENT {
-                        return Ok(false);
-                    }
-                    return Err(HostError::os(op, Object::Ruleset(ruleset), Errno(e)));
-                }
-                if rs == ruleset {
-                    return Ok(true);
-                }
-                if rs > ruleset || rs == 0 {
-                    // Rulesets come in increasing order: it was skipped, so it is not loaded.
-                    return Ok(false);
-                }
+            if ruleset == 0 {
+                // Ruleset 0 is "no ruleset" (devfs_rule.c: rules are never added to it).
+                return Ok(false);
             }
+            let dev = File::open("/dev").map_err(|e| io_errno(op, Object::Ruleset(ruleset), &e))?;
+            // A ruleset that merely exists proves nothing: devfs_rule.c `devfs_ruleset_use`
+            // creates an unknown ruleset, empty, the first time a mount or `devfs ruleset N`
+            // names it. Loaded means it holds a rule: DEVFSIO_RGETNEXT from rule 0 (devfs_rule.c
+            // `devfs_rules_ioctl`) answers the first one, or ENOENT for a missing or empty set.
+            let mut rule = abi::DevfsRule::first_of(ruleset);
+            // SAFETY: ioctl(2) DEVFSIO_RGETNEXT (devfs(8) `rule -s N show`; fs/devfs/devfs.h)
+            // reads and writes one struct devfs_rule at `&mut rule`, a live local of that
+            // layout (checked against the header in CI).
+            let r = unsafe {
+                libc::ioctl(
+                    dev.as_raw_fd(),
+                    abi::DEVFSIO_RGETNEXT as libc::c_ulong,
+                    &mut rule as *mut abi::DevfsRule,
+                )
+            };
+            if r != 0 {
+                return match errno() {
+                    libc::ENOENT => Ok(false),
+                    e => Err(HostError::os(op, Object::Ruleset(ruleset), Errno(e))),
+                };
+            }
+            // The kernel answers a rule of this ruleset (a rule id carries its ruleset).
+            Ok(rule.dr_id >> 16 == u32::from(ruleset))
         }
 
         // ---- jails ----
@@ -1129,7 +1155,9 @@ mod sys {
                 Err(freebsd_jail::Error::NotFound { .. }) => {}
                 Err(e) => return Err(jail_error(op, Object::Jid(jid), &e)),
             }
-            freebsd_jail::remove(jid).map_err(|e| jail_error(op, Object::Jid(jid), &e))
+            freebsd_jail::remove(jid).map_err(|e| jail_error(op, Object::Jid(jid), &e))?;
+            wait_until_gone(jid, DYING_WAIT);
+            Ok(())
         }
 
         fn jails(&self) -> HostResult<Vec<JailInfo>> {

@@ -63,6 +63,7 @@ errnos! {
     EROFS = 30, "Read-only file system.";
     EAGAIN = 35, "Resource temporarily unavailable.";
     EOPNOTSUPP = 45, "Operation not supported.";
+    EADDRINUSE = 48, "Address already in use (an IPv4 address the interface has with another prefix).";
     EADDRNOTAVAIL = 49, "Cannot assign requested address (address not on the interface).";
     ENETUNREACH = 51, "Network is unreachable (gateway not on-link).";
     ETIMEDOUT = 60, "Operation timed out (a jail command outlived its timeout).";
@@ -620,7 +621,9 @@ pub trait Host: Send + Sync {
     fn unmount(&self, at: &Path, force: bool) -> HostResult<()>;
     /// The mount table (`getfsstat`), in mount order.
     fn mounts(&self) -> HostResult<Vec<MountInfo>>;
-    /// Is this devfs ruleset loaded (`DEVFSIO_SGETNEXT` iteration, as `devfs showsets`)?
+    /// Is this devfs ruleset loaded, i.e. does it hold at least one rule (`DEVFSIO_RGETNEXT`
+    /// from rule 0, as `devfs rule -s N show`)? A ruleset that only exists is not: devfs_rule.c
+    /// `devfs_ruleset_use` creates unknown rulesets, empty, when a mount names them.
     fn devfs_ruleset_loaded(&self, ruleset: u16) -> HostResult<bool>;
 
     // ---- jails ----
@@ -662,10 +665,13 @@ pub trait Host: Send + Sync {
 
     // ---- network configuration inside a VNET jail (fork + jail_attach + socket) ----
     /// Adds an address inside the jail's vnet: `SIOCAIFADDR` (`in_aliasreq`) for IPv4,
-    /// `SIOCAIFADDR_IN6` (`in6_aliasreq`, on an `AF_INET6` socket) for IPv6. Adding an address
-    /// the interface already has with the same prefix updates it; with another prefix, IPv6
-    /// refuses with EINVAL; an IPv6 prefix length of 0 is EINVAL (netinet6/in6.c
-    /// `in6_validate_ifra`).
+    /// `SIOCAIFADDR_IN6` (`in6_aliasreq`, on an `AF_INET6` socket) for IPv6. An IPv4 address
+    /// the interface already has is looked up first (`SIOCGIFALIAS`): the kernel would delete
+    /// and re-add it, removing the static routes through it (in.c `in_aifaddr_ioctl` →
+    /// `in_ifadown`), so with the same prefix nothing is done and with another prefix the add
+    /// fails with EADDRINUSE. IPv6 updates an existing address with the same prefix in place;
+    /// with another prefix it refuses with EINVAL; an IPv6 prefix length of 0 is EINVAL
+    /// (netinet6/in6.c `in6_validate_ifra`).
     ///
     /// ```
     /// use thinjail_core::host::{AddrFamily, Errno, Host, JailSpec};

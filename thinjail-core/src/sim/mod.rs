@@ -245,7 +245,15 @@ struct Model {
     datasets: BTreeMap<String, Ds>,
     snapshots: BTreeSet<String>,
     mounts: Vec<MountInfo>,
+    /// devfs rulesets that hold rules.
     rulesets: BTreeSet<u16>,
+    /// devfs rulesets that exist without rules: devfs_rule.c `devfs_ruleset_use` creates an
+    /// unknown ruleset, empty, when a mount (or `devfs ruleset N`) names it.
+    #[serde(default)]
+    empty_rulesets: BTreeSet<u16>,
+    /// Loaded rulesets whose rules hide nothing ([`SimHost::load_devfs_ruleset_without_hiding`]).
+    #[serde(default)]
+    non_hiding_rulesets: BTreeSet<u16>,
     jails: BTreeMap<i32, SimJail>,
     ifaces: BTreeMap<u64, SimIf>,
     next_if: u64,
@@ -773,8 +781,29 @@ impl SimHost {
     /// Load a devfs ruleset (as `devfs rule -s N add …`).
     pub fn load_devfs_ruleset(&self, ruleset: u16) -> HostResult<()> {
         self.control(OpKind::MountDevfs, |m| {
+            m.empty_rulesets.remove(&ruleset);
+            m.non_hiding_rulesets.remove(&ruleset);
             m.rulesets.insert(ruleset);
             Ok(())
+        })
+    }
+
+    /// Load a devfs ruleset whose rules hide nothing a jail must not see (as
+    /// `devfs rule -s N add path 'bpf*' unhide` alone): loaded, yet /dev shows `mem`.
+    pub fn load_devfs_ruleset_without_hiding(&self, ruleset: u16) -> HostResult<()> {
+        self.control(OpKind::MountDevfs, |m| {
+            m.empty_rulesets.remove(&ruleset);
+            m.rulesets.insert(ruleset);
+            m.non_hiding_rulesets.insert(ruleset);
+            Ok(())
+        })
+    }
+
+    /// Does the devfs ruleset exist at all, with or without rules (what `devfs rule showsets`
+    /// lists)?
+    pub fn devfs_ruleset_exists(&self, ruleset: u16) -> HostResult<bool> {
+        self.control(OpKind::DevfsRulesetLoaded, |m| {
+            Ok(m.rulesets.contains(&ruleset) || m.empty_rulesets.contains(&ruleset))
         })
     }
 
@@ -782,6 +811,11 @@ impl SimHost {
     pub fn unload_devfs_ruleset(&self, ruleset: u16) -> HostResult<()> {
         self.control(OpKind::MountDevfs, |m| {
             m.rulesets.remove(&ruleset);
+            m.non_hiding_rulesets.remove(&ruleset);
+            if m.mounts.iter().any(|o| o.ruleset == Some(ruleset)) {
+                // delset empties it; mounts still reference it (devfs_ruleset_reap).
+                m.empty_rulesets.insert(ruleset);
+            }
             Ok(())
         })
     }
@@ -1165,6 +1199,57 @@ impl SimHost {
     }
 }
 
+/// The devices a devfs mount shows through a loaded jail ruleset: /etc/defaults/devfs.rules
+/// `devfsrules_jail` (4) and `devfsrules_jail_vnet` (5) hide everything, then unhide
+/// `devfsrules_unhide_basic` and `devfsrules_unhide_login` (pty/tty patterns left out), fuse
+/// and zfs. The model treats every loaded ruleset as such a jail ruleset.
+const JAIL_DEVICES: &[&str] = &[
+    "null", "zero", "crypto", "random", "urandom", "ptmx", "pts", "fd", "stdin", "stdout",
+    "stderr", "fuse", "zfs",
+];
+/// Devices a devfs mount shows with no rules applied (ruleset 0 or an empty one) on top of
+/// [`JAIL_DEVICES`]: a guess at a small part of a real host's /dev, enough to tell a hiding
+/// ruleset from none (memory and I/O port access above all).
+const HOST_ONLY_DEVICES: &[&str] = &["mem", "kmem", "io", "console", "klog", "pci", "bpf"];
+
+impl Model {
+    /// What a devfs mount shows at `path`, when the newest mount covering `path` is devfs:
+    /// `Some(None)` for a hidden or unknown device. devfs_rule.c applies the mount's ruleset
+    /// (`devfs_ruleset_applydm`); an empty ruleset hides nothing.
+    fn devfs_node(&self, path: &Path) -> Option<Option<FileKind>> {
+        let mnt = self
+            .mounts
+            .iter()
+            .rev()
+            .find(|mi| path.starts_with(&mi.at))?;
+        if mnt.fstype != FsType::Devfs {
+            return None;
+        }
+        let rel = path.strip_prefix(&mnt.at).ok()?;
+        let Some(first) = rel.components().next() else {
+            return Some(Some(FileKind::Dir));
+        };
+        let name = first.as_os_str().to_str().unwrap_or("");
+        let hiding = mnt
+            .ruleset
+            .is_some_and(|r| self.rulesets.contains(&r) && !self.non_hiding_rulesets.contains(&r));
+        let visible =
+            JAIL_DEVICES.contains(&name) || (!hiding && HOST_ONLY_DEVICES.contains(&name));
+        if !visible {
+            return Some(None);
+        }
+        let dir = matches!(name, "fd" | "pts");
+        Some(Some(if rel.components().count() == 1 && dir {
+            FileKind::Dir
+        } else if rel.components().count() == 1 {
+            FileKind::Other
+        } else {
+            // Entries below fd/ and pts/ are not modelled.
+            return Some(None);
+        }))
+    }
+}
+
 /// The kernel model after boot: `lo0` up, devfs rulesets 1–5 loaded.
 fn boot_model() -> Model {
     let mut model = Model {
@@ -1492,8 +1577,11 @@ impl Host for SimHost {
         let op = OpKind::MountDevfs;
         self.op(op, Object::Path(at.into()), |m| {
             self.need_dir(m, op, at)?;
-            // devfs_ruleset_use() creates a missing ruleset, empty: nothing hidden.
-            m.rulesets.insert(ruleset);
+            // devfs_rule.c devfs_ruleset_use: a missing ruleset is created, empty: nothing is
+            // hidden, and the ruleset exists from now on without being loaded.
+            if ruleset != 0 && !m.rulesets.contains(&ruleset) {
+                m.empty_rulesets.insert(ruleset);
+            }
             m.push_mount(MountInfo {
                 fstype: FsType::Devfs,
                 source: "devfs".into(),
@@ -1599,6 +1687,12 @@ impl Host for SimHost {
             }
             let mt = m.mounts.remove(idx);
             m.mount_ids.remove(idx);
+            // devfs_rule.c devfs_ruleset_reap: an empty ruleset goes with its last reference.
+            if let Some(rs) = mt.ruleset
+                && !m.mounts.iter().any(|o| o.ruleset == Some(rs))
+            {
+                m.empty_rulesets.remove(&rs);
+            }
             Ok((mt.fstype == FsType::Zfs).then_some(mt.source))
         };
         match &self.zfs {
@@ -2222,12 +2316,26 @@ impl Host for SimHost {
                     let Some(id) = m.find_if(v, name) else {
                         return Err(e(op, obj, Errno::ENXIO));
                     };
-                    if let Some(i) = m.ifaces.get_mut(&id) {
-                        // SIOCAIFADDR on an existing address updates it.
-                        i.addrs.retain(|(a, _)| *a != addr);
-                        i.addrs.push((addr, prefix));
+                    let Some(i) = m.ifaces.get_mut(&id) else {
+                        return Err(e(op, obj, Errno::ENXIO));
+                    };
+                    // The address is looked up first (freebsd-netif add_inet_once, SIOCGIFALIAS
+                    // → in.c in_gifaddr_ioctl): SIOCAIFADDR itself would delete and re-add it
+                    // and take the static routes through it along (in.c in_aifaddr_ioctl →
+                    // in_difaddr_ioctl → in_ifadown). Same prefix: nothing changes.
+                    match i.addrs.iter().find(|(a, _)| *a == addr) {
+                        Some((_, p)) if *p == prefix => Ok(()),
+                        Some(_) => Err(em(
+                            op,
+                            obj,
+                            Errno::EADDRINUSE,
+                            "the interface has this address with another prefix",
+                        )),
+                        None => {
+                            i.addrs.push((addr, prefix));
+                            Ok(())
+                        }
                     }
-                    Ok(())
                 }
                 IpNet::V6(n) => {
                     let (addr, prefix) = (n.addr(), n.prefix_len());
@@ -2410,25 +2518,32 @@ impl Host for SimHost {
 
     fn file_type(&self, path: &Path) -> HostResult<Option<FileKind>> {
         let op = OpKind::FileType;
+        let devfs = std::cell::Cell::new(None);
         self.file_op(
             op,
             Object::Path(path.into()),
-            |m| self.real(m, op, path),
-            |real| match fs::symlink_metadata(&real) {
-                Ok(md) => {
-                    let ft = md.file_type();
-                    Ok(Some(if ft.is_dir() {
-                        FileKind::Dir
-                    } else if ft.is_file() {
-                        FileKind::File
-                    } else if ft.is_symlink() {
-                        FileKind::Symlink
-                    } else {
-                        FileKind::Other
-                    }))
-                }
-                Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-                Err(err) => Err(io_err(op, path, err)),
+            |m| {
+                devfs.set(m.devfs_node(path));
+                self.real(m, op, path)
+            },
+            |real| match devfs.get() {
+                Some(node) => Ok(node),
+                None => match fs::symlink_metadata(&real) {
+                    Ok(md) => {
+                        let ft = md.file_type();
+                        Ok(Some(if ft.is_dir() {
+                            FileKind::Dir
+                        } else if ft.is_file() {
+                            FileKind::File
+                        } else if ft.is_symlink() {
+                            FileKind::Symlink
+                        } else {
+                            FileKind::Other
+                        }))
+                    }
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+                    Err(err) => Err(io_err(op, path, err)),
+                },
             },
         )
     }
