@@ -73,7 +73,7 @@ struct Cfg {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--test") || !args.iter().any(|a| a == "--bench");
-    let cfg = if quick {
+    let mut cfg = if quick {
         Cfg {
             quick,
             samples: 1,
@@ -88,6 +88,23 @@ fn main() {
             par_samples: 5,
         }
     };
+    // Overrides for slow machines (the FreeBSD VM under software emulation runs bench mode
+    // with fewer samples): THINJAIL_BENCH_SAMPLES, _PARALLEL, _PAR_SAMPLES.
+    for (var, field) in [
+        ("THINJAIL_BENCH_SAMPLES", &mut cfg.samples),
+        ("THINJAIL_BENCH_PARALLEL", &mut cfg.parallel),
+        ("THINJAIL_BENCH_PAR_SAMPLES", &mut cfg.par_samples),
+    ] {
+        if let Ok(v) = std::env::var(var) {
+            match v.parse::<usize>() {
+                Ok(n) if n > 0 => *field = n,
+                _ => {
+                    eprintln!("jail_lifecycle: {var}={v:?} is not a positive number");
+                    std::process::exit(2);
+                }
+            }
+        }
+    }
     println!(
         "jail_lifecycle: {} mode: {} single-jail samples, {} jails in parallel x {} samples",
         if quick { "quick (--test)" } else { "bench" },

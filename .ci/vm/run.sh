@@ -12,6 +12,8 @@ P=/payload
 . "$P/lib.sh"
 
 export THINJAIL_REQUIRE_KERNEL=1 THINJAIL_TEST_ZPOOL=zdata RUST_BACKTRACE=1 CI=true
+# Settings .ci/vm-stage passed on (bench mode and sample counts).
+[ -f "$P/env" ] && . "$P/env"
 echo "vm: $(uname -rsm), osreldate $(sysctl -n kern.osreldate), $(sysctl -n hw.ncpu) cpus"
 
 # rc(8)'s devfs setup, which vm-run's /etc/rc leaves out: /etc/rc.d/devfs loads the rulesets of

@@ -1,8 +1,10 @@
-//! The zfs(8) backend against a real ZFS: zfs-fuse on Linux (or OpenZFS / FreeBSD).
+//! The backends against a real ZFS pool: zfs(8) ([`Cli`]) on zfs-fuse on Linux or on FreeBSD,
+//! and libzfs_core ([`freebsd_zfs::Lzc`]) on FreeBSD (zfs-fuse has no /dev/zfs). The tests that
+//! describe backend behaviour run once per backend, with the same assertions.
 //!
 //! Needs a pool named by `THINJAIL_TEST_ZPOOL`. Without it the tests print why and pass, except
 //! under `CI=true`, where a missing pool is a failure. Every test works under its own child
-//! dataset (`<pool>/tj-<test>-<pid>`), so tests run in parallel.
+//! dataset (`<pool>/tj-<test>-<backend>-<pid>`), so tests run in parallel.
 
 use freebsd_zfs::{CanMount, Cli, DatasetName, ErrorKind, Op, Props, SnapshotName, Zfs, cli_error};
 use std::process::Command;
@@ -27,6 +29,37 @@ fn pool() -> Option<String> {
             eprintln!("skipped: set THINJAIL_TEST_ZPOOL to a scratch zfs pool to run this test");
             None
         }
+    }
+}
+
+/// The backends under test: zfs(8) everywhere, libzfs_core on FreeBSD.
+fn backends() -> Vec<(&'static str, Box<dyn Zfs>)> {
+    #[allow(unused_mut)]
+    let mut v: Vec<(&'static str, Box<dyn Zfs>)> = vec![(
+        "cli",
+        Box::new(
+            Cli::new()
+                .expect("zfs(8) runs")
+                .busy_retry(Duration::from_secs(5)),
+        ),
+    )];
+    // libzfs_core needs /dev/zfs: FreeBSD (or OpenZFS on Linux), not zfs-fuse.
+    #[cfg(all(zfs_ffi, target_os = "freebsd"))]
+    v.push((
+        "lzc",
+        Box::new(freebsd_zfs::Lzc::new().expect("libzfs_core opens /dev/zfs")),
+    ));
+    v
+}
+
+/// Runs `body` once per backend, each under its own scratch root.
+fn each_backend(test: &str, body: impl Fn(&Scratch, &dyn Zfs)) {
+    for (name, z) in backends() {
+        let Some(s) = Scratch::new(&format!("{test}-{name}")) else {
+            return;
+        };
+        eprintln!("{test}: backend {name}");
+        body(&s, &*z);
     }
 }
 
@@ -72,7 +105,7 @@ impl Drop for Scratch {
     }
 }
 
-fn prop(z: &Cli, ds: &DatasetName, name: &str) -> (String, String) {
+fn prop(z: &dyn Zfs, ds: &DatasetName, name: &str) -> (String, String) {
     let p = z.get_properties(ds, &[name]).unwrap();
     assert_eq!(p.len(), 1, "{name} of {ds}: {p:?}");
     (p[0].value.clone(), p[0].source.clone())
@@ -114,174 +147,170 @@ fn capabilities_are_detected() {
 /// snapshot, clones for jails, mount, and teardown in dependency order.
 #[test]
 fn recipe_tree_snapshot_clone_mount_destroy() {
-    let Some(s) = Scratch::new("recipe") else {
-        return;
-    };
-    let z = &s.zfs;
-    let jails = s.ds("zdata/jails");
-    z.create_with_parents(&jails, &Props::new()).unwrap();
-    assert!(z.exists(&jails).unwrap());
-    assert!(z.exists(&s.ds("zdata")).unwrap());
-    for sub in ["media", "templates", "containers"] {
-        z.create(&jails.child(sub).unwrap(), &Props::new()).unwrap();
-    }
-    // Idempotent like `zfs create -p`.
-    z.create_with_parents(&jails, &Props::new()).unwrap();
-    let names: Vec<String> = z
-        .list_children(&jails)
-        .unwrap()
-        .iter()
-        .map(|d| d.leaf().to_string())
-        .collect();
-    assert_eq!(names, ["containers", "media", "templates"]);
+    each_backend("recipe", |s, z| {
+        let jails = s.ds("zdata/jails");
+        z.create_with_parents(&jails, &Props::new()).unwrap();
+        assert!(z.exists(&jails).unwrap());
+        assert!(z.exists(&s.ds("zdata")).unwrap());
+        for sub in ["media", "templates", "containers"] {
+            z.create(&jails.child(sub).unwrap(), &Props::new()).unwrap();
+        }
+        // Idempotent like `zfs create -p`.
+        z.create_with_parents(&jails, &Props::new()).unwrap();
+        let names: Vec<String> = z
+            .list_children(&jails)
+            .unwrap()
+            .iter()
+            .map(|d| d.leaf().to_string())
+            .collect();
+        assert_eq!(names, ["containers", "media", "templates"]);
 
-    let tmpl = jails.child("templates/base").unwrap();
-    let props = Props::new()
-        .canmount(CanMount::On)
-        .user("thinjail:role", "template")
-        .unwrap();
-    z.create(&tmpl, &props).unwrap();
-    assert_eq!(
-        prop(z, &tmpl, "thinjail:role"),
-        ("template".into(), "local".into())
-    );
-    assert_eq!(prop(z, &tmpl, "canmount"), ("on".into(), "local".into()));
-    // create does not leave it mounted (libzfs_core semantics).
-    assert!(!z.is_mounted(&tmpl).unwrap());
+        let tmpl = jails.child("templates/base").unwrap();
+        let props = Props::new()
+            .canmount(CanMount::On)
+            .user("thinjail:role", "template")
+            .unwrap();
+        z.create(&tmpl, &props).unwrap();
+        assert_eq!(
+            prop(z, &tmpl, "thinjail:role"),
+            ("template".into(), "local".into())
+        );
+        assert_eq!(prop(z, &tmpl, "canmount"), ("on".into(), "local".into()));
+        // create does not leave it mounted (libzfs_core semantics).
+        assert!(!z.is_mounted(&tmpl).unwrap());
 
-    // Put something in the template, then snapshot it.
-    let tpath = z.mount(&tmpl).unwrap();
-    std::fs::write(tpath.join("skeleton.txt"), b"base").unwrap();
-    z.unmount(&tmpl, false).unwrap();
-    let skel = tmpl.snapshot("skeleton").unwrap();
-    z.snapshot(std::slice::from_ref(&skel)).unwrap();
-    assert!(z.snapshot_exists(&skel).unwrap());
-    assert_eq!(z.list_snapshots(&tmpl).unwrap(), vec![skel.clone()]);
+        // Put something in the template, then snapshot it.
+        let tpath = z.mount(&tmpl).unwrap();
+        std::fs::write(tpath.join("skeleton.txt"), b"base").unwrap();
+        z.unmount(&tmpl, false).unwrap();
+        let skel = tmpl.snapshot("skeleton").unwrap();
+        z.snapshot(std::slice::from_ref(&skel)).unwrap();
+        assert!(z.snapshot_exists(&skel).unwrap());
+        assert_eq!(z.list_snapshots(&tmpl).unwrap(), vec![skel.clone()]);
 
-    // Clones with properties.
-    let containers = jails.child("containers").unwrap();
-    let mp = format!("{}/jail-web", std::env::temp_dir().display());
-    let web = containers.child("web").unwrap();
-    let db = containers.child("db").unwrap();
-    let p = Props::new()
-        .mountpoint(&mp)
-        .canmount(CanMount::NoAuto)
-        .user("thinjail:jail", "web")
-        .unwrap();
-    z.clone_snapshot(&skel, &web, &p).unwrap();
-    z.clone_snapshot(&skel, &db, &Props::new()).unwrap();
-    assert_eq!(prop(z, &web, "mountpoint"), (mp.clone(), "local".into()));
-    assert_eq!(prop(z, &web, "canmount"), ("noauto".into(), "local".into()));
-    assert_eq!(prop(z, &web, "origin").0, skel.as_str());
-    assert_eq!(
-        prop(z, &web, "thinjail:jail"),
-        ("web".into(), "local".into())
-    );
-    // User properties are not copied from the origin: unset on the plain clone.
-    assert_eq!(prop(z, &db, "thinjail:role"), ("-".into(), "-".into()));
-    assert_eq!(z.list_clones(&skel).unwrap(), vec![db.clone(), web.clone()]);
+        // Clones with properties.
+        let containers = jails.child("containers").unwrap();
+        let mp = format!("{}/jail-web", std::env::temp_dir().display());
+        let web = containers.child("web").unwrap();
+        let db = containers.child("db").unwrap();
+        let p = Props::new()
+            .mountpoint(&mp)
+            .canmount(CanMount::NoAuto)
+            .user("thinjail:jail", "web")
+            .unwrap();
+        z.clone_snapshot(&skel, &web, &p).unwrap();
+        z.clone_snapshot(&skel, &db, &Props::new()).unwrap();
+        assert_eq!(prop(z, &web, "mountpoint"), (mp.clone(), "local".into()));
+        assert_eq!(prop(z, &web, "canmount"), ("noauto".into(), "local".into()));
+        assert_eq!(prop(z, &web, "origin").0, skel.as_str());
+        assert_eq!(
+            prop(z, &web, "thinjail:jail"),
+            ("web".into(), "local".into())
+        );
+        // User properties are not copied from the origin: unset on the plain clone.
+        assert_eq!(prop(z, &db, "thinjail:role"), ("-".into(), "-".into()));
+        assert_eq!(z.list_clones(&skel).unwrap(), vec![db.clone(), web.clone()]);
 
-    // Mount check: the clone shows the template's file, at its own mountpoint.
-    assert!(!z.is_mounted(&web).unwrap());
-    let path = z.mount(&web).unwrap();
-    assert_eq!(path.to_string_lossy(), mp);
-    assert!(z.is_mounted(&web).unwrap());
-    assert!(
-        mounted_at(&path),
-        "{} not in the mount table",
-        path.display()
-    );
-    assert_eq!(std::fs::read(path.join("skeleton.txt")).unwrap(), b"base");
-    let e = z.mount(&web).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::AlreadyMounted, "{e}");
-    z.unmount(&web, false).unwrap();
-    assert!(!z.is_mounted(&web).unwrap());
-    let e = z.unmount(&web, false).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::NotMounted, "{e}");
+        // Mount check: the clone shows the template's file, at its own mountpoint.
+        assert!(!z.is_mounted(&web).unwrap());
+        let path = z.mount(&web).unwrap();
+        assert_eq!(path.to_string_lossy(), mp);
+        assert!(z.is_mounted(&web).unwrap());
+        assert!(
+            mounted_at(&path),
+            "{} not in the mount table",
+            path.display()
+        );
+        assert_eq!(std::fs::read(path.join("skeleton.txt")).unwrap(), b"base");
+        let e = z.mount(&web).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::AlreadyMounted, "{e}");
+        z.unmount(&web, false).unwrap();
+        assert!(!z.is_mounted(&web).unwrap());
+        let e = z.unmount(&web, false).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotMounted, "{e}");
 
-    // Teardown order is enforced, with the dependants named.
-    let e = z
-        .destroy_snapshots(std::slice::from_ref(&skel))
-        .unwrap_err();
-    assert_eq!(e.op, Op::DestroySnapshots);
-    assert_eq!(
-        e.kind,
-        ErrorKind::HasDependants(vec![db.to_string(), web.to_string()]),
-        "{e}"
-    );
-    let e = z.destroy(&tmpl).unwrap_err();
-    match &e.kind {
-        ErrorKind::HasDependants(d) => assert!(d.contains(&skel.to_string()), "{e}"),
-        k => panic!("expected HasDependants, got {k:?}: {e}"),
-    }
-    z.destroy(&web).unwrap();
-    z.destroy(&db).unwrap();
-    assert!(z.list_clones(&skel).unwrap().is_empty());
-    z.destroy_snapshots(std::slice::from_ref(&skel)).unwrap();
-    assert!(!z.snapshot_exists(&skel).unwrap());
-    // Missing snapshots are ignored (lzc_destroy_snaps semantics).
-    z.destroy_snapshots(std::slice::from_ref(&skel)).unwrap();
-    z.destroy(&tmpl).unwrap();
-    assert!(!z.exists(&tmpl).unwrap());
+        // Teardown order is enforced, with the dependants named.
+        let e = z
+            .destroy_snapshots(std::slice::from_ref(&skel))
+            .unwrap_err();
+        assert_eq!(e.op, Op::DestroySnapshots);
+        assert_eq!(
+            e.kind,
+            ErrorKind::HasDependants(vec![db.to_string(), web.to_string()]),
+            "{e}"
+        );
+        let e = z.destroy(&tmpl).unwrap_err();
+        match &e.kind {
+            ErrorKind::HasDependants(d) => assert!(d.contains(&skel.to_string()), "{e}"),
+            k => panic!("expected HasDependants, got {k:?}: {e}"),
+        }
+        z.destroy(&web).unwrap();
+        z.destroy(&db).unwrap();
+        assert!(z.list_clones(&skel).unwrap().is_empty());
+        z.destroy_snapshots(std::slice::from_ref(&skel)).unwrap();
+        assert!(!z.snapshot_exists(&skel).unwrap());
+        // Missing snapshots are ignored (lzc_destroy_snaps semantics).
+        z.destroy_snapshots(std::slice::from_ref(&skel)).unwrap();
+        z.destroy(&tmpl).unwrap();
+        assert!(!z.exists(&tmpl).unwrap());
+    });
 }
 
 #[test]
 fn exists_and_not_found_errors() {
-    let Some(s) = Scratch::new("errors") else {
-        return;
-    };
-    let z = &s.zfs;
-    let a = s.ds("a");
-    z.create(&a, &Props::new()).unwrap();
-    let e = z.create(&a, &Props::new()).unwrap_err();
-    assert_eq!((e.op, &e.kind), (Op::Create, &ErrorKind::Exists), "{e}");
-    assert_eq!(e.dataset, a.as_str());
-    assert!(e.message.as_deref().unwrap_or("").contains("exists"), "{e}");
+    each_backend("errors", |s, z| {
+        let a = s.ds("a");
+        z.create(&a, &Props::new()).unwrap();
+        let e = z.create(&a, &Props::new()).unwrap_err();
+        assert_eq!((e.op, &e.kind), (Op::Create, &ErrorKind::Exists), "{e}");
+        assert_eq!(e.dataset, a.as_str());
+        assert!(e.message.as_deref().unwrap_or("").contains("exists"), "{e}");
 
-    let orphan = s.ds("missing/child");
-    let e = z.create(&orphan, &Props::new()).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
-    let missing = s.ds("missing");
-    assert!(!z.exists(&missing).unwrap());
-    assert_eq!(z.destroy(&missing).unwrap_err().kind, ErrorKind::NotFound);
-    assert_eq!(
-        z.get_properties(&missing, &["mountpoint"])
-            .unwrap_err()
-            .kind,
-        ErrorKind::NotFound
-    );
-    assert_eq!(
-        z.rename(&missing, &s.ds("x")).unwrap_err().kind,
-        ErrorKind::NotFound
-    );
-    assert_eq!(
-        z.list_children(&missing).unwrap_err().kind,
-        ErrorKind::NotFound
-    );
-    let nosnap = a.snapshot("nosuch").unwrap();
-    let e = z
-        .clone_snapshot(&nosnap, &s.ds("c"), &Props::new())
-        .unwrap_err();
-    assert_eq!((e.op, &e.kind), (Op::Clone, &ErrorKind::NotFound), "{e}");
-    assert_eq!(
-        z.list_clones(&nosnap).unwrap_err().kind,
-        ErrorKind::NotFound
-    );
+        let orphan = s.ds("missing/child");
+        let e = z.create(&orphan, &Props::new()).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NotFound, "{e}");
+        let missing = s.ds("missing");
+        assert!(!z.exists(&missing).unwrap());
+        assert_eq!(z.destroy(&missing).unwrap_err().kind, ErrorKind::NotFound);
+        assert_eq!(
+            z.get_properties(&missing, &["mountpoint"])
+                .unwrap_err()
+                .kind,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            z.rename(&missing, &s.ds("x")).unwrap_err().kind,
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            z.list_children(&missing).unwrap_err().kind,
+            ErrorKind::NotFound
+        );
+        let nosnap = a.snapshot("nosuch").unwrap();
+        let e = z
+            .clone_snapshot(&nosnap, &s.ds("c"), &Props::new())
+            .unwrap_err();
+        assert_eq!((e.op, &e.kind), (Op::Clone, &ErrorKind::NotFound), "{e}");
+        assert_eq!(
+            z.list_clones(&nosnap).unwrap_err().kind,
+            ErrorKind::NotFound
+        );
 
-    let snap = a.snapshot("s").unwrap();
-    z.snapshot(std::slice::from_ref(&snap)).unwrap();
-    let e = z.snapshot(std::slice::from_ref(&snap)).unwrap_err();
-    assert_eq!((e.op, &e.kind), (Op::Snapshot, &ErrorKind::Exists), "{e}");
-    assert_eq!(e.dataset, snap.as_str());
+        let snap = a.snapshot("s").unwrap();
+        z.snapshot(std::slice::from_ref(&snap)).unwrap();
+        let e = z.snapshot(std::slice::from_ref(&snap)).unwrap_err();
+        assert_eq!((e.op, &e.kind), (Op::Snapshot, &ErrorKind::Exists), "{e}");
+        assert_eq!(e.dataset, snap.as_str());
 
-    // A property zfs(8) does not know.
-    let e = z
-        .create(&s.ds("b"), &Props::new().string("nosuchprop", "1"))
-        .unwrap_err();
-    assert_eq!(e.kind, ErrorKind::InvalidArgument, "{e}");
-    assert!(!z.exists(&s.ds("b")).unwrap());
-    let e = z.get_properties(&a, &["nosuchprop"]).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::InvalidArgument, "{e}");
+        // A property zfs(8) does not know.
+        let e = z
+            .create(&s.ds("b"), &Props::new().string("nosuchprop", "1"))
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument, "{e}");
+        assert!(!z.exists(&s.ds("b")).unwrap());
+        let e = z.get_properties(&a, &["nosuchprop"]).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument, "{e}");
+    });
 }
 
 #[test]
@@ -307,102 +336,96 @@ fn busy_when_in_use() {
 
 #[test]
 fn destroy_refuses_children() {
-    let Some(s) = Scratch::new("children") else {
-        return;
-    };
-    let z = &s.zfs;
-    let a = s.ds("a");
-    z.create_with_parents(&a.child("b/c").unwrap(), &Props::new())
-        .unwrap();
-    let e = z.destroy(&a).unwrap_err();
-    match &e.kind {
-        ErrorKind::HasDependants(d) => {
-            assert!(d.contains(&a.child("b").unwrap().to_string()), "{e}");
-            assert!(d.contains(&a.child("b/c").unwrap().to_string()), "{e}");
+    each_backend("children", |s, z| {
+        let a = s.ds("a");
+        z.create_with_parents(&a.child("b/c").unwrap(), &Props::new())
+            .unwrap();
+        let e = z.destroy(&a).unwrap_err();
+        match &e.kind {
+            ErrorKind::HasDependants(d) => {
+                assert!(d.contains(&a.child("b").unwrap().to_string()), "{e}");
+                assert!(d.contains(&a.child("b/c").unwrap().to_string()), "{e}");
+            }
+            k => panic!("expected HasDependants, got {k:?}: {e}"),
         }
-        k => panic!("expected HasDependants, got {k:?}: {e}"),
-    }
-    assert!(z.exists(&a).unwrap());
+        assert!(z.exists(&a).unwrap());
+    });
 }
 
 #[test]
 fn snapshot_many_with_per_snapshot_errors() {
-    let Some(s) = Scratch::new("snaps") else {
-        return;
-    };
-    let z = &s.zfs;
-    let ds: Vec<DatasetName> = (0..3).map(|i| s.ds(&format!("d{i}"))).collect();
-    for d in &ds {
-        z.create(d, &Props::new()).unwrap();
-    }
-    let snaps: Vec<SnapshotName> = ds.iter().map(|d| d.snapshot("one").unwrap()).collect();
-    z.snapshot(&snaps).unwrap();
-    for sn in &snaps {
-        assert!(z.snapshot_exists(sn).unwrap());
-    }
-    // Second round: d1@two exists already, so nothing is taken and d1@two is named.
-    let two: Vec<SnapshotName> = ds.iter().map(|d| d.snapshot("two").unwrap()).collect();
-    z.snapshot(std::slice::from_ref(&two[1])).unwrap();
-    let e = z.snapshot(&two).unwrap_err();
-    assert_eq!(e.op, Op::Snapshot);
-    assert_eq!(
-        (e.dataset.as_str(), &e.kind),
-        (two[1].as_str(), &ErrorKind::Exists),
-        "{e}"
-    );
-    assert!(!z.snapshot_exists(&two[0]).unwrap(), "all-or-nothing");
-    assert!(!z.snapshot_exists(&two[2]).unwrap(), "all-or-nothing");
-    // Rejected before anything runs: two snapshots of one dataset, or two pools.
-    let dup = [ds[0].snapshot("x").unwrap(), ds[0].snapshot("y").unwrap()];
-    assert_eq!(
-        z.snapshot(&dup).unwrap_err().kind,
-        ErrorKind::InvalidArgument
-    );
-    assert!(!z.snapshot_exists(&dup[0]).unwrap());
-    let other = SnapshotName::new("otherpool/x@y").unwrap();
-    assert_eq!(
-        z.snapshot(&[snaps[0].clone(), other]).unwrap_err().kind,
-        ErrorKind::InvalidArgument
-    );
-    // Destroy several at once.
-    z.destroy_snapshots(&snaps).unwrap();
-    for sn in &snaps {
-        assert!(!z.snapshot_exists(sn).unwrap());
-    }
+    each_backend("snaps", |s, z| {
+        let ds: Vec<DatasetName> = (0..3).map(|i| s.ds(&format!("d{i}"))).collect();
+        for d in &ds {
+            z.create(d, &Props::new()).unwrap();
+        }
+        let snaps: Vec<SnapshotName> = ds.iter().map(|d| d.snapshot("one").unwrap()).collect();
+        z.snapshot(&snaps).unwrap();
+        for sn in &snaps {
+            assert!(z.snapshot_exists(sn).unwrap());
+        }
+        // Second round: d1@two exists already, so nothing is taken and d1@two is named.
+        let two: Vec<SnapshotName> = ds.iter().map(|d| d.snapshot("two").unwrap()).collect();
+        z.snapshot(std::slice::from_ref(&two[1])).unwrap();
+        let e = z.snapshot(&two).unwrap_err();
+        assert_eq!(e.op, Op::Snapshot);
+        assert_eq!(
+            (e.dataset.as_str(), &e.kind),
+            (two[1].as_str(), &ErrorKind::Exists),
+            "{e}"
+        );
+        assert!(!z.snapshot_exists(&two[0]).unwrap(), "all-or-nothing");
+        assert!(!z.snapshot_exists(&two[2]).unwrap(), "all-or-nothing");
+        // Rejected before anything runs: two snapshots of one dataset, or two pools.
+        let dup = [ds[0].snapshot("x").unwrap(), ds[0].snapshot("y").unwrap()];
+        assert_eq!(
+            z.snapshot(&dup).unwrap_err().kind,
+            ErrorKind::InvalidArgument
+        );
+        assert!(!z.snapshot_exists(&dup[0]).unwrap());
+        let other = SnapshotName::new("otherpool/x@y").unwrap();
+        assert_eq!(
+            z.snapshot(&[snaps[0].clone(), other]).unwrap_err().kind,
+            ErrorKind::InvalidArgument
+        );
+        // Destroy several at once.
+        z.destroy_snapshots(&snaps).unwrap();
+        for sn in &snaps {
+            assert!(!z.snapshot_exists(sn).unwrap());
+        }
+    });
 }
 
 #[test]
 fn rename_and_properties() {
-    let Some(s) = Scratch::new("rename") else {
-        return;
-    };
-    let z = &s.zfs;
-    let a = s.ds("a");
-    z.create(&a, &Props::new().canmount(CanMount::NoAuto))
-        .unwrap();
-    let b = s.ds("b");
-    z.rename(&a, &b).unwrap();
-    assert!(!z.exists(&a).unwrap() && z.exists(&b).unwrap());
-    z.create(&a, &Props::new()).unwrap();
-    let e = z.rename(&a, &b).unwrap_err();
-    assert_eq!((e.op, &e.kind), (Op::Rename, &ErrorKind::Exists), "{e}");
-    // Inherited mountpoint and a numeric property in parsable form.
-    let p = z
-        .get_properties(&b, &["mountpoint", "canmount", "used"])
-        .unwrap();
-    assert_eq!(p.len(), 3);
-    assert!(p[0].value.ends_with("/b"), "{p:?}");
-    // Not set on `b`: inherited, or `default` when no ancestor sets it either (a pool made
-    // without `-m`).
-    assert!(
-        p[0].source.contains("inherited from") || p[0].source == "default",
-        "{p:?}"
-    );
-    assert_eq!(p[1].value, "noauto");
-    assert!(
-        p[2].value.parse::<u64>().is_ok(),
-        "used is a byte count: {p:?}"
-    );
+    each_backend("rename", |s, z| {
+        let a = s.ds("a");
+        z.create(&a, &Props::new().canmount(CanMount::NoAuto))
+            .unwrap();
+        let b = s.ds("b");
+        z.rename(&a, &b).unwrap();
+        assert!(!z.exists(&a).unwrap() && z.exists(&b).unwrap());
+        z.create(&a, &Props::new()).unwrap();
+        let e = z.rename(&a, &b).unwrap_err();
+        assert_eq!((e.op, &e.kind), (Op::Rename, &ErrorKind::Exists), "{e}");
+        // Inherited mountpoint and a numeric property in parsable form.
+        let p = z
+            .get_properties(&b, &["mountpoint", "canmount", "used"])
+            .unwrap();
+        assert_eq!(p.len(), 3);
+        assert!(p[0].value.ends_with("/b"), "{p:?}");
+        // Not set on `b`: inherited, or `default` when no ancestor sets it either (a pool made
+        // without `-m`).
+        assert!(
+            p[0].source.contains("inherited from") || p[0].source == "default",
+            "{p:?}"
+        );
+        assert_eq!(p[1].value, "noauto");
+        assert!(
+            p[2].value.parse::<u64>().is_ok(),
+            "used is a byte count: {p:?}"
+        );
+    });
 }
 
 /// Names ZFS rejects are rejected by `DatasetName`/`SnapshotName` too, and zfs(8)'s messages
@@ -479,29 +502,27 @@ fn permission_denied() {
 
 #[test]
 fn canmount_off_is_not_mounted() {
-    let Some(s) = Scratch::new("cmoff") else {
-        return;
-    };
-    let z = &s.zfs;
-    let a = s.ds("a");
-    z.create(&a, &Props::new().canmount(CanMount::Off)).unwrap();
-    assert!(!z.is_mounted(&a).unwrap());
-    let e = z.mount(&a).unwrap_err();
-    assert_eq!(
-        (e.op, &e.kind),
-        (Op::Mount, &ErrorKind::InvalidArgument),
-        "{e}"
-    );
-    let none = s.ds("n");
-    z.create(&none, &Props::new().mountpoint("none")).unwrap();
-    assert!(!z.is_mounted(&none).unwrap());
-    let e = z.mount(&none).unwrap_err();
-    assert_eq!(e.kind, ErrorKind::InvalidArgument, "{e}");
+    each_backend("cmoff", |s, z| {
+        let a = s.ds("a");
+        z.create(&a, &Props::new().canmount(CanMount::Off)).unwrap();
+        assert!(!z.is_mounted(&a).unwrap());
+        let e = z.mount(&a).unwrap_err();
+        assert_eq!(
+            (e.op, &e.kind),
+            (Op::Mount, &ErrorKind::InvalidArgument),
+            "{e}"
+        );
+        let none = s.ds("n");
+        z.create(&none, &Props::new().mountpoint("none")).unwrap();
+        assert!(!z.is_mounted(&none).unwrap());
+        let e = z.mount(&none).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidArgument, "{e}");
+    });
 }
 
 /// `mount`, retried while zfs-fuse still holds the dataset it just unmounted (zfs(8) without
 /// `-u` mounts a new dataset and the backend unmounts it; zfs-fuse releases it asynchronously).
-fn mount_when_released(z: &Cli, ds: &DatasetName) -> std::path::PathBuf {
+fn mount_when_released(z: &dyn Zfs, ds: &DatasetName) -> std::path::PathBuf {
     let start = std::time::Instant::now();
     loop {
         match z.mount(ds) {
@@ -520,65 +541,63 @@ fn mount_when_released(z: &Cli, ds: &DatasetName) -> std::path::PathBuf {
 fn clone_and_mount_mounts_once() {
     // Mount points under a temporary directory, removed after the datasets (dropped last).
     let mnt = tempfile::tempdir().unwrap();
-    let Some(s) = Scratch::new("clonemount") else {
-        return;
-    };
-    let z = &s.zfs;
-    let parent = s.ds("p");
-    let mp = mnt.path().join("p");
-    z.create(&parent, &Props::new().mountpoint(&*mp.to_string_lossy()))
-        .unwrap();
-    let tmpl = s.ds("p/tmpl");
-    z.create(&tmpl, &Props::new()).unwrap();
-    let tpath = mount_when_released(z, &tmpl);
-    assert_eq!(tpath, mp.join("tmpl"));
-    std::fs::write(tpath.join("f"), b"origin").unwrap();
-    z.unmount(&tmpl, false).unwrap();
-    let snap = tmpl.snapshot("base").unwrap();
-    z.snapshot(std::slice::from_ref(&snap)).unwrap();
+    each_backend("clonemount", |s, z| {
+        let parent = s.ds("p");
+        let mp = mnt.path().join("p");
+        z.create(&parent, &Props::new().mountpoint(&*mp.to_string_lossy()))
+            .unwrap();
+        let tmpl = s.ds("p/tmpl");
+        z.create(&tmpl, &Props::new()).unwrap();
+        let tpath = mount_when_released(z, &tmpl);
+        assert_eq!(tpath, mp.join("tmpl"));
+        std::fs::write(tpath.join("f"), b"origin").unwrap();
+        z.unmount(&tmpl, false).unwrap();
+        let snap = tmpl.snapshot("base").unwrap();
+        z.snapshot(std::slice::from_ref(&snap)).unwrap();
 
-    // Inherited mountpoint.
-    let c = s.ds("p/c");
-    let path = z.clone_and_mount(&snap, &c, &Props::new()).unwrap();
-    assert_eq!(path, mp.join("c"));
-    assert!(z.is_mounted(&c).unwrap());
-    assert!(mounted_at(&path), "{} not mounted", path.display());
-    assert_eq!(std::fs::read(path.join("f")).unwrap(), b"origin");
-    assert_eq!(prop(z, &c, "origin").0, snap.as_str());
+        // Inherited mountpoint.
+        let c = s.ds("p/c");
+        let path = z.clone_and_mount(&snap, &c, &Props::new()).unwrap();
+        assert_eq!(path, mp.join("c"));
+        assert!(z.is_mounted(&c).unwrap());
+        assert!(mounted_at(&path), "{} not mounted", path.display());
+        assert_eq!(std::fs::read(path.join("f")).unwrap(), b"origin");
+        assert_eq!(prop(z, &c, "origin").0, snap.as_str());
 
-    // A given mountpoint.
-    let own = mnt.path().join("own");
-    let d = s.ds("p/d");
-    let p = Props::new().mountpoint(&*own.to_string_lossy());
-    let path = z.clone_and_mount(&snap, &d, &p).unwrap();
-    assert_eq!(path, own);
-    assert_eq!(
-        prop(z, &d, "mountpoint"),
-        (own.to_string_lossy().into(), "local".into())
-    );
-    assert!(mounted_at(&own));
+        // A given mountpoint.
+        let own = mnt.path().join("own");
+        let d = s.ds("p/d");
+        let p = Props::new().mountpoint(&*own.to_string_lossy());
+        let path = z.clone_and_mount(&snap, &d, &p).unwrap();
+        assert_eq!(path, own);
+        assert_eq!(
+            prop(z, &d, "mountpoint"),
+            (own.to_string_lossy().into(), "local".into())
+        );
+        assert!(mounted_at(&own));
 
-    // Onto an existing name: Exists, naming the target; the existing clone stays mounted.
-    for e in [
-        z.clone_and_mount(&snap, &c, &Props::new()).unwrap_err(),
-        z.clone_snapshot(&snap, &c, &Props::new()).unwrap_err(),
-    ] {
-        assert_eq!((e.op, &e.kind), (Op::Clone, &ErrorKind::Exists), "{e}");
-        assert_eq!(e.dataset, c.as_str());
-    }
-    assert!(z.is_mounted(&c).unwrap());
+        // Onto an existing name: Exists, naming the target; the existing clone stays mounted.
+        for e in [
+            z.clone_and_mount(&snap, &c, &Props::new()).unwrap_err(),
+            z.clone_snapshot(&snap, &c, &Props::new()).unwrap_err(),
+        ] {
+            assert_eq!((e.op, &e.kind), (Op::Clone, &ErrorKind::Exists), "{e}");
+            assert_eq!(e.dataset, c.as_str());
+        }
+        assert!(z.is_mounted(&c).unwrap());
 
-    // Plain clone_snapshot still leaves the clone unmounted.
-    let u = s.ds("p/u");
-    z.clone_snapshot(&snap, &u, &Props::new()).unwrap();
-    assert!(!z.is_mounted(&u).unwrap());
-    let path = mount_when_released(z, &u);
-    assert_eq!(path, mp.join("u"));
-    assert_eq!(z.mount(&u).unwrap_err().kind, ErrorKind::AlreadyMounted);
+        // Plain clone_snapshot still leaves the clone unmounted.
+        let u = s.ds("p/u");
+        z.clone_snapshot(&snap, &u, &Props::new()).unwrap();
+        assert!(!z.is_mounted(&u).unwrap());
+        let path = mount_when_released(z, &u);
+        assert_eq!(path, mp.join("u"));
+        assert_eq!(z.mount(&u).unwrap_err().kind, ErrorKind::AlreadyMounted);
 
-    for ds in [&u, &d, &c] {
-        z.destroy(ds).unwrap();
-    }
+        for ds in [&u, &d, &c] {
+            z.destroy(ds).unwrap();
+        }
+    });
 }
 
 /// Waits until the script just written at `path` can be executed. Another test thread may fork
