@@ -287,6 +287,10 @@ pub(crate) fn jail_params(
             None => push(&mut extra, param, Value::Bool(true)),
         }
     }
+    // The addresses given so far: `ip4=new` / `ip6=new` restrict the jail to them (kern_jail.c
+    // kern_jail_set: JAIL_SYS_NEW keeps the ip4.addr/ip6.addr list given with it; without one
+    // the jail gets no address of that family).
+    let mut ip6_addrs: Vec<std::net::Ipv6Addr> = Vec::new();
     for (name, text) in &spec.params {
         let bad = |errno: Errno, msg: String| {
             HostError::os_msg(op, obj(), errno, format!("{name}: {msg}"))
@@ -325,14 +329,17 @@ pub(crate) fn jail_params(
                 b = match (pos.as_str(), js) {
                     ("ip4", JailSys::Inherit) => b.ip4(IpMode::Inherit),
                     ("ip4", JailSys::Disable) => b.ip4(IpMode::Disable),
-                    // `new` without addresses: restricted to none, as an empty ip4.addr.
-                    ("ip4", JailSys::New) => b.ip4(IpMode::Addrs(Vec::new())),
+                    // `new`: restricted to the addresses given (spec.ip4), none without them.
+                    ("ip4", JailSys::New) => b.ip4(IpMode::Addrs(spec.ip4.clone())),
                     (_, JailSys::Inherit) => b.ip6(IpMode::Inherit),
                     (_, JailSys::Disable) => b.ip6(IpMode::Disable),
-                    (_, JailSys::New) => b.ip6(IpMode::Addrs(Vec::new())),
+                    (_, JailSys::New) => b.ip6(IpMode::Addrs(ip6_addrs.clone())),
                 }
             }
-            ("ip6.addr", Value::Ip6(a)) => b = b.ip6_addrs(a),
+            ("ip6.addr", Value::Ip6(a)) => {
+                ip6_addrs.clone_from(&a);
+                b = b.ip6_addrs(a)
+            }
             (
                 "securelevel" | "osreldate" | "jid" | "osrelease" | "host.domainname" | "ip4"
                 | "ip6" | "ip6.addr",
@@ -1680,6 +1687,46 @@ mod tests {
                     format!("unknown parameter: {name}"),
                 )
             })
+    }
+
+    /// `ip4=new` / `ip6=new` keep the addresses given with them (kern_jail.c kern_jail_set:
+    /// JAIL_SYS_NEW restricts the jail to its ip4.addr/ip6.addr list); before, `new` replaced
+    /// them with an empty list.
+    #[test]
+    fn ipn_new_keeps_the_addresses() {
+        use freebsd_jail::{JailSys, Value};
+        let spec = |ip4: Vec<std::net::Ipv4Addr>, params: &[(&str, &str)]| JailSpec {
+            name: "dev".into(),
+            path: "/zdata/jails/dev".into(),
+            ip4,
+            params: params
+                .iter()
+                .map(|(n, v)| (n.to_string(), Some(v.to_string())))
+                .collect(),
+            ..JailSpec::default()
+        };
+        let a4: std::net::Ipv4Addr = "10.0.0.2".parse().unwrap();
+        let a6: std::net::Ipv6Addr = "2001:db8::2".parse().unwrap();
+        let p = jail_params(&spec(vec![a4], &[("ip4", "new")]), &table).unwrap();
+        assert_eq!(p.get("ip4.addr"), Some(&Value::Ip4(vec![a4])));
+        let p = jail_params(
+            &spec(Vec::new(), &[("ip6.addr", "2001:db8::2"), ("ip6", "new")]),
+            &table,
+        )
+        .unwrap();
+        assert_eq!(p.get("ip6.addr"), Some(&Value::Ip6(vec![a6])));
+        // Without addresses `new` is an empty list: no address of that family.
+        let p = jail_params(&spec(Vec::new(), &[("ip4", "new"), ("ip6", "new")]), &table).unwrap();
+        assert_eq!(p.get("ip4.addr"), Some(&Value::Ip4(Vec::new())));
+        assert_eq!(p.get("ip6.addr"), Some(&Value::Ip6(Vec::new())));
+        // inherit and disable are sent as such.
+        let p = jail_params(
+            &spec(Vec::new(), &[("ip4", "inherit"), ("ip6", "disable")]),
+            &table,
+        )
+        .unwrap();
+        assert_eq!(p.get("ip4"), Some(&Value::JailSys(JailSys::Inherit)));
+        assert_eq!(p.get("ip6"), Some(&Value::JailSys(JailSys::Disable)));
     }
 
     #[test]
