@@ -1151,8 +1151,13 @@ pub fn start(j: &ThinJail) -> Plan {
     p
 }
 
-/// Jail stop: `/etc/rc.shutdown` in the jail, the jail removed, its epair found by description
-/// (or derived name), detached from the bridge and destroyed, devfs and nullfs unmounted.
+/// Jail stop: `/etc/rc.shutdown` in the jail, its epair found by description (or derived name),
+/// detached from the bridge and destroyed, the jail removed, devfs and nullfs unmounted.
+///
+/// The epair goes before the jail: destroying the host's end destroys the pair wherever the
+/// other end is (if_epair.c `epair_clone_destroy` enters the b side's vnet), whereas after
+/// jail_remove(2) the b side returns to the host only when the dying jail's vnet is destroyed,
+/// asynchronously (vnet.c `vnet_destroy` → if.c `vnet_if_return`).
 pub fn stop(j: &ThinJail) -> Plan {
     let name = j.name().to_string();
     let mut p = Plan::new(format!("stop jail {name}"), false);
@@ -1163,7 +1168,6 @@ pub fn stop(j: &ThinJail) -> Plan {
         log: Some(PathBuf::from(format!("/var/log/jail_console_{name}.log"))),
         allow_fail: true,
     });
-    p.steps.push(Step::JailRemove { name: name.clone() });
     if let Some(v) = j.vnet() {
         p.steps.push(Step::EpairFind {
             var: "epair".into(),
@@ -1177,6 +1181,7 @@ pub fn stop(j: &ThinJail) -> Plan {
             ifname: IfRef::Var("epair_a".into()),
         });
     }
+    p.steps.push(Step::JailRemove { name: name.clone() });
     p.steps.push(Step::Unmount {
         path: j.root().join("dev"),
     });

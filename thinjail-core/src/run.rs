@@ -77,10 +77,6 @@ pub enum RunError {
 /// Result of a [`Runner`] operation.
 pub type RunResult<T> = Result<T, RunError>;
 
-/// How long `exec.stop` may run before the jail is removed anyway (jail(8)'s `stop.timeout`
-/// default, 10 seconds).
-pub const EXEC_STOP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// One further jail parameter checked as a FreeBSD 14 host checks it at creation
 /// ([`crate::jailparams::check_text`]): its positive name and value, or the refusal naming it.
 fn check_param(name: &str, text: Option<&str>) -> RunResult<(String, freebsd_jail::Value)> {
@@ -136,6 +132,9 @@ pub struct Runner<'h> {
     locks: LockDir,
     /// The program `template update` runs with freebsd-update(8)'s arguments; `None`: none.
     updater: Option<String>,
+    /// jail(8)'s `exec.timeout` for the commands run in a jail; `None` (jail(8)'s default):
+    /// unbounded.
+    exec_timeout: Option<std::time::Duration>,
 }
 
 /// The environment of `exec.start`/`exec.stop` with `exec.clean` (jail(8): the login class's
@@ -218,9 +217,20 @@ impl<'h> Runner<'h> {
             exec,
             locks,
             updater: cfg!(target_os = "freebsd").then(|| "freebsd-update".to_string()),
+            exec_timeout: None,
         };
         r.recover()?;
         Ok(r)
+    }
+
+    /// Bounds `exec.stop` (`/bin/sh /etc/rc.shutdown jail`) like jail(8)'s `exec.timeout`:
+    /// a command that outlives it is killed and the stop goes on. Default: unbounded, as in
+    /// jail(8), where `exec.timeout` is unset unless configured (command.c `run_command`) —
+    /// `stop.timeout` bounds only the wait for processes after exec.stop (command.c
+    /// `term_procs`), and rc.shutdown has its own watchdog (`rcshutdown_timeout`, 90 s).
+    pub fn with_exec_timeout(mut self, timeout: Option<std::time::Duration>) -> Self {
+        self.exec_timeout = timeout;
+        self
     }
 
     /// Whether `template update` runs freebsd-update(8) (default: on FreeBSD). A simulated
@@ -878,8 +888,8 @@ impl<'h> Runner<'h> {
             .map(|i| i.name))
     }
 
-    /// The steps of `jail stop`: `/bin/sh /etc/rc.shutdown jail` in the jail, the jail removed,
-    /// the epair (found by description) taken out of the bridge and destroyed, devfs and the
+    /// The steps of `jail stop`: `/bin/sh /etc/rc.shutdown jail` in the jail, the epair (found
+    /// by description) taken out of the bridge and destroyed, the jail removed, devfs and the
     /// nullfs mounts unmounted in reverse. Refused when the jail is neither running nor
     /// mounted.
     pub fn stop_ops(&self, j: &ThinJail) -> RunResult<Vec<Op>> {
@@ -897,20 +907,22 @@ impl<'h> Runner<'h> {
         if !running && mounted.is_empty() && epair.is_none() {
             return refused(format!("jail {name} is not running"));
         }
-        let mut ops = vec![
-            Op::JailStop {
-                jail: name.into(),
-                command: JailCommand {
-                    argv: vec!["/bin/sh".into(), "/etc/rc.shutdown".into(), "jail".into()],
-                    env: clean_env(),
-                    cwd: "/root".into(),
-                    console_log: Some(console_log(name)),
-                    // jail(8)'s stop.timeout default: after it, the jail is removed anyway.
-                    timeout: Some(EXEC_STOP_TIMEOUT),
-                },
+        let mut ops = vec![Op::JailStop {
+            jail: name.into(),
+            command: JailCommand {
+                argv: vec!["/bin/sh".into(), "/etc/rc.shutdown".into(), "jail".into()],
+                env: clean_env(),
+                cwd: "/root".into(),
+                console_log: Some(console_log(name)),
+                // jail(8)'s exec.timeout (unset by default); stop.timeout is not for
+                // exec.stop (see with_exec_timeout).
+                timeout: self.exec_timeout,
             },
-            Op::RemoveJail { jail: name.into() },
-        ];
+        }];
+        // The epair before the jail (see plan::stop): destroying the host's end takes the
+        // pair wherever the other end is (if_epair.c epair_clone_destroy), while after
+        // jail_remove(2) the b side comes back only when the dying vnet is destroyed, later
+        // (if.c vnet_if_return).
         if let Some(a) = epair {
             if let Some(v) = j.vnet() {
                 ops.push(Op::BridgeDeletem {
@@ -922,6 +934,7 @@ impl<'h> Runner<'h> {
                 iface: IfRef::Name(a),
             });
         }
+        ops.push(Op::RemoveJail { jail: name.into() });
         ops.push(Op::Unmount { at: dev });
         for m in j.mounts().iter().rev() {
             ops.push(Op::Unmount {

@@ -1,9 +1,12 @@
-//! `exec.stop` that outlives jail(8)'s `stop.timeout`: the stop goes on and removes the jail
-//! (SimHost answers the exec with ETIMEDOUT, as FreeBsdHost does after killing the command).
+//! `exec.stop` follows jail(8): unbounded unless `exec.timeout` is set (command.c run_command;
+//! `stop.timeout` is for term_procs only). One that outlives a set exec.timeout: the stop goes
+//! on and removes the jail (SimHost answers the exec with ETIMEDOUT, as FreeBsdHost does after
+//! killing the command).
 
+use std::time::Duration;
 use thinjail_core::host::{Errno, Host, OpKind};
 use thinjail_core::model::{Storage, ThinJailSpec};
-use thinjail_core::run::{EXEC_STOP_TIMEOUT, Runner, generate_release};
+use thinjail_core::run::{Runner, generate_release};
 use thinjail_core::sim::{FaultTrigger, SimHost};
 
 #[test]
@@ -28,11 +31,15 @@ fn a_timed_out_exec_stop_does_not_stop_the_stop() {
     r.start(&j).unwrap();
     assert!(host.jail_by_name("dev").unwrap().is_some());
 
-    let ops = r.stop_ops(&j).unwrap();
-    let stop_cmd = format!("{ops:?}");
+    // jail(8)'s default: no bound on exec.stop (a 10 s bound killed rc.shutdown early).
+    let stop_cmd = format!("{:?}", r.stop_ops(&j).unwrap());
+    assert!(stop_cmd.contains("timeout: None"), "{stop_cmd}");
+    let limit = Duration::from_secs(30);
+    let r = r.with_exec_timeout(Some(limit));
+    let stop_cmd = format!("{:?}", r.stop_ops(&j).unwrap());
     assert!(
-        stop_cmd.contains(&format!("timeout: Some({EXEC_STOP_TIMEOUT:?})")),
-        "exec.stop carries jail(8)'s stop.timeout: {stop_cmd}"
+        stop_cmd.contains(&format!("timeout: Some({limit:?})")),
+        "exec.stop carries exec.timeout: {stop_cmd}"
     );
 
     // The next jail command (exec.stop) times out.

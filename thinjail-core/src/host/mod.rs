@@ -464,7 +464,7 @@ pub struct JailCommand {
     pub cwd: PathBuf,
     /// `exec.consolelog`: host path that receives stdout and stderr (appended).
     pub console_log: Option<PathBuf>,
-    /// How long to wait for the command (jail(8)'s `stop.timeout`); when it passes, the command
+    /// How long to wait for the command (jail(8)'s `exec.timeout`); when it passes, the command
     /// is killed and the call fails with `ETIMEDOUT`. `None` waits for as long as it runs.
     #[serde(default)]
     pub timeout: Option<std::time::Duration>,
