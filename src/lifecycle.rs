@@ -204,11 +204,66 @@ impl Backend {
         let root = self.root();
         let state = root.join("var/db/thinjail");
         let r = Runner::new(self.host(), &root, &state).map_err(err)?;
+        report_recovery(&r);
         let r = match self {
             Backend::Sim(..) => r.with_freebsd_update(false),
             Backend::Real(_) => r,
         };
         Ok(r)
+    }
+}
+
+/// What opening the runner recovered, and the journals it could not (on stderr: every
+/// command reports them, and each run tries them again).
+fn report_recovery(r: &Runner<'_>) {
+    for (path, rep) in r.recovered() {
+        if rep.was_closed.is_some() {
+            continue;
+        }
+        let mut what = format!("{} undone, {} resumed", rep.undone, rep.resumed);
+        if rep.skipped > 0 {
+            what.push_str(&format!(
+                ", {} kernel step(s) of an earlier boot left alone",
+                rep.skipped
+            ));
+        }
+        eprintln!(
+            "thinjail: recovered the interrupted operation {} ({}): {what}",
+            rep.label.as_deref().unwrap_or("?"),
+            path.display()
+        );
+    }
+    for s in r.stuck_journals() {
+        let about = if s.jails.is_empty() {
+            "host and template operations refuse".to_string()
+        } else {
+            format!(
+                "create, start, destroy and enable of {} refuse",
+                s.jails.join(", ")
+            )
+        };
+        eprintln!(
+            "thinjail: warning: the interrupted operation {} ({}) could not be recovered: {}; {about} until it is (every thinjail command tries again; `thinjail recover` only that)",
+            s.label.as_deref().unwrap_or("?"),
+            s.path.display(),
+            s.error
+        );
+    }
+}
+
+/// `thinjail recover`: open the runner (which recovers what it can and reports it); exit 1
+/// while a journal stays stuck.
+pub(crate) fn recover(g: &Global) -> Result<(), String> {
+    let b = Backend::open(g)?;
+    let r = b.runner()?;
+    match r.stuck_journals().len() {
+        0 => {
+            println!("nothing left to recover");
+            Ok(())
+        }
+        n => Err(format!(
+            "thinjail: {n} journal(s) could not be recovered (see above)"
+        )),
     }
 }
 

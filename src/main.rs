@@ -63,6 +63,9 @@ enum Cmd {
     Jail(lifecycle::JailCmd),
     /// Start a jail at boot (rc.conf jail_list).
     Enable(lifecycle::Named),
+    /// Finish or undo interrupted operations now, and show the journals that cannot be
+    /// (every command does this first; exit 1 while one is stuck).
+    Recover,
 }
 
 #[derive(Subcommand, Debug)]
@@ -357,6 +360,7 @@ fn main() -> ExitCode {
         Some(Cmd::Template(c)) => lifecycle::template(&g, c),
         Some(Cmd::Jail(c)) => lifecycle::jail(&g, c),
         Some(Cmd::Enable(n)) => lifecycle::enable(&g, n),
+        Some(Cmd::Recover) => lifecycle::recover(&g),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

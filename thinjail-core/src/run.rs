@@ -44,7 +44,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::exec::{
     Context, ExecError, Executor, IfRef, Lock, LockDir, LockGuard, LockKey, Op, RcEdit,
-    RecoverReport, recover_dir_with,
+    RecoverReport, StuckJournal, recover_dir_each, recover_dir_with,
 };
 use crate::host::{
     DatasetProps, FileKind, FsType, Host, HostError, IfKind, JailCommand, JailSpec, Object, OpKind,
@@ -135,6 +135,17 @@ pub struct Runner<'h> {
     /// jail(8)'s `exec.timeout` for the commands run in a jail; `None` (jail(8)'s default):
     /// unbounded.
     exec_timeout: Option<std::time::Duration>,
+    /// What opening the runner recovered.
+    recovered: Vec<(PathBuf, RecoverReport)>,
+    /// Journals it could not recover (see [`Runner::stuck_journals`]).
+    stuck: Vec<StuckJournal>,
+}
+
+/// The jail a runner journal's label names (`start-dev` → `dev`).
+fn jail_of_label(label: &str) -> Option<&str> {
+    ["create-", "start-", "stop-", "destroy-", "enable-"]
+        .iter()
+        .find_map(|p| label.strip_prefix(p))
 }
 
 /// The environment of `exec.start`/`exec.stop` with `exec.clean` (jail(8): the login class's
@@ -218,9 +229,62 @@ impl<'h> Runner<'h> {
             locks,
             updater: cfg!(target_os = "freebsd").then(|| "freebsd-update".to_string()),
             exec_timeout: None,
+            recovered: Vec::new(),
+            stuck: Vec::new(),
         };
-        r.recover()?;
-        Ok(r)
+        // A journal that cannot be recovered (a dying jail still holds its root, a jail of an
+        // earlier boot's journal runs again) must not block everything else: it is kept,
+        // reported, and only the operations on what it is about refuse.
+        let (recovered, mut stuck) = recover_dir_each(r.exec.journal_dir(), host, Some(&r.locks))?;
+        for s in &mut stuck {
+            if let Some(n) = s.label.as_deref().and_then(jail_of_label)
+                && !s.jails.iter().any(|j| j == n)
+            {
+                s.jails.push(n.to_string());
+            }
+        }
+        Ok(Runner {
+            recovered,
+            stuck,
+            ..r
+        })
+    }
+
+    /// What opening this runner recovered: interrupted operations undone or finished.
+    pub fn recovered(&self) -> &[(PathBuf, RecoverReport)] {
+        &self.recovered
+    }
+
+    /// Journals of interrupted operations that opening this runner could not recover, with
+    /// why. They stay in place and are tried again by the next runner; until then `create`,
+    /// `start`, `destroy` and `enable` of a jail they name refuse (`stop` still works: it
+    /// acts on what runs now), as do host and template operations while a journal naming no
+    /// jail is stuck. Read-only calls and other jails are not affected.
+    pub fn stuck_journals(&self) -> &[StuckJournal] {
+        &self.stuck
+    }
+
+    /// Refuse when a stuck journal is about `jail` (or, for `None`, about the host).
+    fn check_stuck(&self, jail: Option<&str>) -> RunResult<()> {
+        for s in &self.stuck {
+            let about = match jail {
+                Some(n) => s.jails.is_empty() || s.jails.iter().any(|j| j == n),
+                None => s.jails.is_empty(),
+            };
+            if about {
+                return refused(format!(
+                    "{}: the journal {} of an interrupted operation{} could not be recovered: {}",
+                    jail.map_or("host".to_string(), |n| format!("jail {n}")),
+                    s.path.display(),
+                    s.label
+                        .as_deref()
+                        .map(|l| format!(" ({l})"))
+                        .unwrap_or_default(),
+                    s.error
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Bounds `exec.stop` (`/bin/sh /etc/rc.shutdown jail`) like jail(8)'s `exec.timeout`:
@@ -1060,6 +1124,7 @@ impl<'h> Runner<'h> {
 
     /// Run `host init` (see [`Runner::host_init_ops`]).
     pub fn host_init(&self, layout: &HostLayout, bridge: Option<&str>) -> RunResult<Context> {
+        self.check_stuck(None)?;
         let mut locks = vec![Lock::exclusive(LockKey::Named("host".into()))];
         if let Some(b) = bridge {
             locks.push(Lock::exclusive(LockKey::Bridge(b.into())));
@@ -1076,6 +1141,7 @@ impl<'h> Runner<'h> {
         archive: &Path,
         manifest: Option<&Path>,
     ) -> RunResult<Context> {
+        self.check_stuck(None)?;
         let _g = self.lock(&[Lock::exclusive(LockKey::Template(
             t.release().name().into(),
         ))])?;
@@ -1085,6 +1151,7 @@ impl<'h> Runner<'h> {
 
     /// Run `template update` (see [`Runner::template_update_ops`]).
     pub fn template_update(&self, t: &Template) -> RunResult<Context> {
+        self.check_stuck(None)?;
         let _g = self.lock(&[Lock::exclusive(LockKey::Template(
             t.release().name().into(),
         ))])?;
@@ -1094,6 +1161,7 @@ impl<'h> Runner<'h> {
 
     /// Run `template destroy` (see [`Runner::template_destroy_ops`]).
     pub fn template_destroy(&self, t: &Template) -> RunResult<Context> {
+        self.check_stuck(None)?;
         let _g = self.lock(&[Lock::exclusive(LockKey::Template(
             t.release().name().into(),
         ))])?;
@@ -1114,6 +1182,7 @@ impl<'h> Runner<'h> {
 
     /// Run `jail create` (see [`Runner::create_ops`]).
     pub fn create(&self, j: &ThinJail) -> RunResult<Context> {
+        self.check_stuck(Some(j.name()))?;
         let _g = self.lock(&Self::jail_locks(j, true, false))?;
         // The common /etc/jail.conf is written by the first create: serialise those.
         let _conf = if self.exists(Path::new("/etc/jail.conf"))? {
@@ -1127,6 +1196,7 @@ impl<'h> Runner<'h> {
 
     /// Run `jail start` (see [`Runner::start_ops`]).
     pub fn start(&self, j: &ThinJail) -> RunResult<Context> {
+        self.check_stuck(Some(j.name()))?;
         let _g = self.lock(&Self::jail_locks(j, true, true))?;
         let ops = self.start_ops(j)?;
         Ok(self.exec.run(&format!("start-{}", j.name()), &[], &ops)?)
@@ -1143,6 +1213,7 @@ impl<'h> Runner<'h> {
 
     /// Run `jail destroy` (see [`Runner::destroy_ops`]).
     pub fn destroy(&self, j: &ThinJail) -> RunResult<Context> {
+        self.check_stuck(Some(j.name()))?;
         let _g = self.lock(&Self::jail_locks(j, true, false))?;
         let ops = self.destroy_ops(j)?;
         Ok(self
@@ -1152,6 +1223,7 @@ impl<'h> Runner<'h> {
 
     /// Run `enable` (see [`Runner::enable_ops`]).
     pub fn enable(&self, j: &ThinJail) -> RunResult<Context> {
+        self.check_stuck(Some(j.name()))?;
         let _g = self.lock(&[Lock::exclusive(LockKey::Named("rc.conf".into()))])?;
         Ok(self
             .exec

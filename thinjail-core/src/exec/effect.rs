@@ -187,6 +187,46 @@ pub enum Effect {
     },
 }
 
+impl Effect {
+    /// True for kernel state that a reboot ends: jails, cloned interfaces and what is set on
+    /// them, mounts. In a later boot the names belong to that boot's objects (jids restart at
+    /// 1, `epair0a` is whoever cloned it first), so recovery must not undo these.
+    pub fn is_kernel_state(&self) -> bool {
+        matches!(
+            self,
+            Effect::Mounted { .. }
+                | Effect::Unmounted { .. }
+                | Effect::JailCreated { .. }
+                | Effect::IfCreated { .. }
+                | Effect::IfRenamed { .. }
+                | Effect::IfDescribed { .. }
+                | Effect::IfUp { .. }
+                | Effect::BridgeMember { .. }
+                | Effect::BridgeMemberRemoved { .. }
+                | Effect::VnetMoved { .. }
+                | Effect::JailAddr { .. }
+                | Effect::JailIfUp { .. }
+                | Effect::JailRoute { .. }
+                | Effect::EpairPending { .. }
+                | Effect::BridgePending { .. }
+                | Effect::JailCommandRun { .. }
+        )
+    }
+
+    /// The jail this effect was about, by name.
+    pub fn jail(&self) -> Option<&str> {
+        match self {
+            Effect::JailCreated { name, .. } => Some(name),
+            Effect::VnetMoved { jail, .. }
+            | Effect::JailAddr { jail, .. }
+            | Effect::JailIfUp { jail, .. }
+            | Effect::JailRoute { jail, .. }
+            | Effect::JailCommandRun { jail, .. } => Some(jail),
+            _ => None,
+        }
+    }
+}
+
 fn real_io(path: &std::path::Path, source: std::io::Error) -> crate::host::HostError {
     crate::host::HostError::Io {
         op: crate::host::OpKind::RemoveFile,

@@ -2,7 +2,7 @@
 //! moves on.
 //!
 //! ```text
-//! {"rec":"open","label":"jail-create-dev","pid":4242}
+//! {"rec":"open","label":"jail-create-dev","pid":4242,"boot":{"boottime_us":1765139400000000,"uptime_us":8120000}}
 //! {"rec":"done","seq":1,"effect":{"effect":"dataset_created","name":"zdata/jails/dev"}}
 //! {"rec":"done","seq":2,"effect":{"effect":"dir_created","path":"/zdata/jails/dev/dev"}}
 //! {"rec":"undone","seq":2}
@@ -17,6 +17,8 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use crate::host::BootStamp;
 
 use super::Op;
 use super::effect::Effect;
@@ -41,6 +43,10 @@ pub enum Record {
         label: String,
         /// Process that wrote it.
         pid: u32,
+        /// The boot it was written in (absent in journals written before boots were
+        /// recorded: recovery then treats it as this boot's).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        boot: Option<BootStamp>,
     },
     /// An effect completed.
     Done {
@@ -124,9 +130,13 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Create a new journal (fails if the file exists) and write its `Open` record; the file and
-    /// its directory entry are synced.
-    pub fn create(path: &Path, label: &str) -> Result<Journal, JournalError> {
+    /// Create a new journal (fails if the file exists) and write its `Open` record, with the
+    /// boot it is written in; the file and its directory entry are synced.
+    pub fn create(
+        path: &Path,
+        label: &str,
+        boot: Option<BootStamp>,
+    ) -> Result<Journal, JournalError> {
         let io = |source| JournalError::Io {
             path: path.to_path_buf(),
             source,
@@ -145,6 +155,7 @@ impl Journal {
         j.append(&Record::Open {
             label: label.to_string(),
             pid: std::process::id(),
+            boot,
         })?;
         if let Some(dir) = path.parent() {
             // The new directory entry must survive a crash too.
@@ -259,6 +270,8 @@ fn lock_live(path: &Path, file: &File, patience: std::time::Duration) -> Result<
 pub struct JournalState {
     /// Label of the `Open` record.
     pub label: Option<String>,
+    /// The boot the journal was written in, if it says.
+    pub boot: Option<BootStamp>,
     /// `(seq, effect)` done (or announced and not known to have failed) and not undone, in
     /// order.
     pub pending: Vec<(u64, Effect)>,
@@ -277,6 +290,7 @@ impl JournalState {
     pub fn from_records(recs: &[Record]) -> JournalState {
         let mut st = JournalState {
             label: None,
+            boot: None,
             pending: Vec::new(),
             closed: None,
             forward: None,
@@ -285,7 +299,10 @@ impl JournalState {
         };
         for r in recs {
             match r {
-                Record::Open { label, .. } => st.label = Some(label.clone()),
+                Record::Open { label, boot, .. } => {
+                    st.label = Some(label.clone());
+                    st.boot = *boot;
+                }
                 Record::Intent { seq, effect } => st.pending.push((*seq, effect.clone())),
                 Record::Done { seq, effect } => match st.pending.iter_mut().find(|(s, _)| s == seq)
                 {
@@ -314,7 +331,7 @@ mod tests {
     fn roundtrip_and_torn_tail() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("j");
-        let mut j = Journal::create(&p, "t").unwrap();
+        let mut j = Journal::create(&p, "t", None).unwrap();
         j.append(&Record::Done {
             seq: 1,
             effect: Effect::DirCreated { path: "/a".into() },
@@ -344,11 +361,29 @@ mod tests {
     }
 
     #[test]
+    fn the_boot_is_recorded_and_old_journals_read_without_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j");
+        let boot = BootStamp {
+            boottime_us: 1_765_139_400_000_000,
+            uptime_us: 8_120_000,
+        };
+        drop(Journal::create(&p, "t", Some(boot)).unwrap());
+        let st = JournalState::from_records(&Journal::read(&p).unwrap());
+        assert_eq!(st.boot, Some(boot));
+        let old = dir.path().join("old");
+        std::fs::write(&old, "{\"rec\":\"open\",\"label\":\"t\",\"pid\":7}\n").unwrap();
+        let st = JournalState::from_records(&Journal::read(&old).unwrap());
+        assert_eq!((st.label.as_deref(), st.boot), (Some("t"), None));
+    }
+
+    #[test]
     fn intents_count_until_failed() {
         let recs = vec![
             Record::Open {
                 label: "x".into(),
                 pid: 1,
+                boot: None,
             },
             Record::Intent {
                 seq: 1,
@@ -405,7 +440,7 @@ mod tests {
     fn appending_after_a_torn_tail_starts_a_clean_line() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("j");
-        let mut j = Journal::create(&p, "t").unwrap();
+        let mut j = Journal::create(&p, "t", None).unwrap();
         j.append(&Record::Done {
             seq: 1,
             effect: Effect::DirCreated { path: "/a".into() },
@@ -425,7 +460,7 @@ mod tests {
     fn a_live_journal_cannot_be_opened_for_recovery() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("j");
-        let live = Journal::create(&p, "t").unwrap();
+        let live = Journal::create(&p, "t", None).unwrap();
         assert!(matches!(
             Journal::open_append(&p),
             Err(JournalError::InUse { .. })
@@ -438,9 +473,9 @@ mod tests {
     fn create_refuses_existing() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("j");
-        Journal::create(&p, "a").unwrap();
+        Journal::create(&p, "a", None).unwrap();
         assert!(matches!(
-            Journal::create(&p, "b"),
+            Journal::create(&p, "b", None),
             Err(JournalError::Io { .. })
         ));
     }

@@ -95,6 +95,19 @@ pub enum ExecError {
     /// Refused before changing anything.
     #[error("refused: {0}")]
     Refused(String),
+    /// Recovery of a journal from an earlier boot found a jail it is about running again in
+    /// this boot (rc.d/jail started it): its datasets and files are in use, so the journal is
+    /// left as it is.
+    #[error(
+        "journal {} is from an earlier boot and jail {jail} runs again since: not recovered; stop the jail, then run any thinjail command to recover it",
+        journal.display()
+    )]
+    RebootedJailRuns {
+        /// The jail.
+        jail: String,
+        /// The journal left in place.
+        journal: PathBuf,
+    },
     /// A step failed; every completed effect was undone and the journal closed.
     #[error("step {index} ({step}) failed, {undone} effect(s) undone: {cause}")]
     RolledBack {
@@ -1345,7 +1358,9 @@ impl<'h> Transaction<'h> {
         journal_path: &Path,
         label: &str,
     ) -> Result<Transaction<'h>, ExecError> {
-        let journal = Journal::create(journal_path, label)?;
+        // The boot goes into the journal: recovery in a later boot leaves kernel objects alone.
+        let boot = host.boot_stamp()?;
+        let journal = Journal::create(journal_path, label, Some(boot))?;
         Ok(Transaction {
             host,
             journal,
@@ -1493,14 +1508,29 @@ fn undo_pending(
     journal: &mut Journal,
     pending: &mut Vec<(u64, Effect)>,
 ) -> Result<usize, ExecError> {
-    let mut n = 0;
+    Ok(undo_pending_in(host, journal, pending, false)?.0)
+}
+
+/// Undo `pending` in reverse; with `earlier_boot`, kernel-state effects are not undone (the
+/// reboot ended them) but marked undone. Returns (undone, skipped).
+fn undo_pending_in(
+    host: &dyn Host,
+    journal: &mut Journal,
+    pending: &mut Vec<(u64, Effect)>,
+    earlier_boot: bool,
+) -> Result<(usize, usize), ExecError> {
+    let (mut n, mut skipped) = (0, 0);
     while let Some((seq, effect)) = pending.last().cloned() {
-        effect.undo(host)?;
+        if earlier_boot && effect.is_kernel_state() {
+            skipped += 1;
+        } else {
+            effect.undo(host)?;
+            n += 1;
+        }
         journal.append(&Record::Undone { seq })?;
         pending.pop();
-        n += 1;
     }
-    Ok(n)
+    Ok((n, skipped))
 }
 
 /// What [`recover`] did.
@@ -1514,6 +1544,9 @@ pub struct RecoverReport {
     pub resumed: usize,
     /// How the journal had been closed before recovery, if it had.
     pub was_closed: Option<Outcome>,
+    /// Kernel-state effects or steps left alone because the journal is from an earlier boot
+    /// (the reboot ended them; see [`BootStamp`](crate::host::BootStamp)).
+    pub skipped: usize,
 }
 
 /// Finish an interrupted operation after a crash: undo, in reverse, every effect the journal
@@ -1560,7 +1593,32 @@ pub fn recover_with(
             undone: 0,
             resumed: 0,
             was_closed: Some(o),
+            skipped: 0,
         });
+    }
+    // A journal of an earlier boot: the reboot ended its jails, interfaces and mounts, and
+    // their names may now be another boot's objects (rc.d/jail started the jail again,
+    // `epair0a` is someone else's). Only datasets and files are undone or finished; and not
+    // even those while a jail the journal is about runs again — its files are in use.
+    let earlier_boot = match st.boot {
+        Some(b) => b.is_earlier_boot(&host.boot_stamp()?),
+        None => false,
+    };
+    if earlier_boot {
+        let mut names: Vec<&str> = st.pending.iter().filter_map(|(_, e)| e.jail()).collect();
+        if let Some(steps) = &st.forward {
+            names.extend(steps.iter().filter_map(Op::jail));
+        }
+        names.sort_unstable();
+        names.dedup();
+        for name in names {
+            if host.jail_by_name(name)?.is_some() {
+                return Err(ExecError::RebootedJailRuns {
+                    jail: name.to_string(),
+                    journal: journal_path.to_path_buf(),
+                });
+            }
+        }
     }
     if let Some(steps) = st.forward {
         // A teardown: finish it.
@@ -1573,7 +1631,7 @@ pub fn recover_with(
             forward: true,
             locks: locks.cloned(),
         };
-        let resumed = run_forward_from(&mut tx, &steps, st.steps_done)?;
+        let (resumed, skipped) = run_forward_in(&mut tx, &steps, st.steps_done, earlier_boot)?;
         tx.journal.append(&Record::Closed {
             outcome: Outcome::Committed,
         })?;
@@ -1582,6 +1640,7 @@ pub fn recover_with(
             undone: 0,
             resumed,
             was_closed: None,
+            skipped,
         });
     }
     let mut journal = journal;
@@ -1590,7 +1649,7 @@ pub fn recover_with(
         Some(l) if needs_clone_lock(&pending) => Some(l.lock(&[clone_lock_key()])?),
         _ => None,
     };
-    let n = undo_pending(host, &mut journal, &mut pending)?;
+    let (n, skipped) = undo_pending_in(host, &mut journal, &mut pending, earlier_boot)?;
     journal.append(&Record::Closed {
         outcome: Outcome::RolledBack,
     })?;
@@ -1599,6 +1658,7 @@ pub fn recover_with(
         undone: n,
         resumed: 0,
         was_closed: None,
+        skipped,
     })
 }
 
@@ -1612,11 +1672,50 @@ pub fn recover_dir(
     recover_dir_with(dir, host, None)
 }
 
+/// A journal that recovery could not finish: it stays in place, and what it is about
+/// should not be touched until it is recovered.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct StuckJournal {
+    /// The journal file.
+    pub path: PathBuf,
+    /// Its label (`stop-dev`), if it could be read.
+    pub label: Option<String>,
+    /// The jails its effects and steps name.
+    pub jails: Vec<String>,
+    /// Why recovery stopped.
+    pub error: String,
+}
+
+/// What [`recover_dir_each`] did: the journals recovered (and removed), and those it could not.
+pub type DirRecovery = (Vec<(PathBuf, RecoverReport)>, Vec<StuckJournal>);
+
+/// [`recover_dir_with`] that goes on past a journal it cannot recover: those are returned as
+/// [`StuckJournal`]s (and stay in place), the others are recovered and removed. Fails only
+/// when the directory cannot be read or a recovered journal cannot be removed.
+pub fn recover_dir_each(
+    dir: &Path,
+    host: &dyn Host,
+    locks: Option<&LockDir>,
+) -> Result<DirRecovery, ExecError> {
+    let mut stuck = Vec::new();
+    let done = recover_dir_in(dir, host, locks, Some(&mut stuck))?;
+    Ok((done, stuck))
+}
+
 /// [`recover_dir`] with the operations' lock directory (see [`recover_with`]).
 pub fn recover_dir_with(
     dir: &Path,
     host: &dyn Host,
     locks: Option<&LockDir>,
+) -> Result<Vec<(PathBuf, RecoverReport)>, ExecError> {
+    recover_dir_in(dir, host, locks, None)
+}
+
+fn recover_dir_in(
+    dir: &Path,
+    host: &dyn Host,
+    locks: Option<&LockDir>,
+    mut stuck: Option<&mut Vec<StuckJournal>>,
 ) -> Result<Vec<(PathBuf, RecoverReport)>, ExecError> {
     let mut paths: Vec<PathBuf> = match fs::read_dir(dir) {
         Ok(rd) => rd
@@ -1661,7 +1760,37 @@ pub fn recover_dir_with(
             {
                 continue;
             }
-            Err(e) => return Err(e),
+            Err(e) => match stuck.as_deref_mut() {
+                None => return Err(e),
+                Some(list) => {
+                    let st = Journal::read(&p)
+                        .map(|r| JournalState::from_records(&r))
+                        .ok();
+                    let mut jails: Vec<String> = st
+                        .as_ref()
+                        .map(|st| {
+                            let mut v: Vec<String> = st
+                                .pending
+                                .iter()
+                                .filter_map(|(_, e)| e.jail())
+                                .chain(st.forward.iter().flatten().filter_map(Op::jail))
+                                .map(str::to_string)
+                                .collect();
+                            v.sort();
+                            v.dedup();
+                            v
+                        })
+                        .unwrap_or_default();
+                    jails.dedup();
+                    list.push(StuckJournal {
+                        path: p.clone(),
+                        label: st.and_then(|s| s.label),
+                        jails,
+                        error: e.to_string(),
+                    });
+                    continue;
+                }
+            },
         };
         remove_journal(&p)?;
         out.push((p, r));
@@ -1832,7 +1961,24 @@ fn run_forward_from(
     steps: &[Op],
     from: usize,
 ) -> Result<usize, ExecError> {
+    Ok(run_forward_in(tx, steps, from, false)?.0)
+}
+
+/// Run `steps` from `from`; with `earlier_boot`, kernel-state steps are not run (the reboot
+/// did them) but marked done. Returns (run, skipped).
+fn run_forward_in(
+    tx: &mut Transaction<'_>,
+    steps: &[Op],
+    from: usize,
+    earlier_boot: bool,
+) -> Result<(usize, usize), ExecError> {
+    let mut skipped = 0;
     for (index, step) in steps.iter().enumerate().skip(from) {
+        if earlier_boot && step.is_kernel_state() {
+            skipped += 1;
+            tx.journal.append(&Record::StepDone { index })?;
+            continue;
+        }
         if let Err(cause) = tx.apply(step) {
             return Err(ExecError::Incomplete {
                 index,
@@ -1843,10 +1989,54 @@ fn run_forward_from(
         }
         tx.journal.append(&Record::StepDone { index })?;
     }
-    Ok(steps.len() - from.min(steps.len()))
+    Ok((steps.len() - from.min(steps.len()) - skipped, skipped))
 }
 
 impl Op {
+    /// True for steps on kernel state a reboot ends (mounts, jails, interfaces): in a later
+    /// boot a teardown's remaining steps of this kind are moot — the reboot did them — and
+    /// running them would act on that boot's objects of the same name.
+    pub fn is_kernel_state(&self) -> bool {
+        matches!(
+            self,
+            Op::MountNullfs { .. }
+                | Op::MountDevfs { .. }
+                | Op::MountZfs { .. }
+                | Op::Unmount { .. }
+                | Op::CreateJail { .. }
+                | Op::CreateEpair { .. }
+                | Op::CreateBridge { .. }
+                | Op::RenameIf { .. }
+                | Op::DescribeIf { .. }
+                | Op::IfUp { .. }
+                | Op::BridgeAddm { .. }
+                | Op::VnetMove { .. }
+                | Op::JailAddr { .. }
+                | Op::JailIfUp { .. }
+                | Op::JailDefaultRoute { .. }
+                | Op::JailExec { .. }
+                | Op::RemoveJail { .. }
+                | Op::DestroyIf { .. }
+                | Op::BridgeDeletem { .. }
+                | Op::JailStop { .. }
+        )
+    }
+
+    /// The jail this step is about, by name.
+    pub fn jail(&self) -> Option<&str> {
+        match self {
+            Op::CreateJail { spec } => Some(&spec.name),
+            Op::VnetMove { jail, .. }
+            | Op::JailAddr { jail, .. }
+            | Op::JailIfUp { jail, .. }
+            | Op::JailDefaultRoute { jail, .. }
+            | Op::JailExec { jail, .. }
+            | Op::RemoveJail { jail }
+            | Op::JailStop { jail, .. } => Some(jail),
+            _ => None,
+        }
+    }
+
     /// The first interface variable this step uses, if any.
     fn first_var(&self) -> Option<&str> {
         let refs: Vec<&IfRef> = match self {

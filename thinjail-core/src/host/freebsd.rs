@@ -622,7 +622,7 @@ mod sys {
     use super::*;
     use crate::abi;
     use crate::host::{
-        AddrFamily, DatasetProps, EpairPair, FileKind, FsType, Host, HostResult, IfInfo,
+        AddrFamily, BootStamp, DatasetProps, EpairPair, FileKind, FsType, Host, HostResult, IfInfo,
         JailCommand, JailInfo, JailSpec, MountInfo,
     };
 
@@ -1436,6 +1436,47 @@ mod sys {
 
         fn remove_dir(&self, path: &Path) -> HostResult<()> {
             std::fs::remove_dir(path).map_err(io(OpKind::RemoveDir, path))
+        }
+
+        /// `kern.boottime` (kern_tc.c `sysctl_kern_boottime`: a `struct timeval`, "now −
+        /// uptime", so it moves when the clock is set) and `clock_gettime(CLOCK_UPTIME)`
+        /// (kern_time.c `kern_clock_gettime`: `getnanouptime`-based, monotonic within a boot).
+        fn boot_stamp(&self) -> HostResult<BootStamp> {
+            let op = OpKind::BootStamp;
+            let mut tv = libc::timeval {
+                tv_sec: 0,
+                tv_usec: 0,
+            };
+            let mut len = std::mem::size_of::<libc::timeval>();
+            // SAFETY: sysctlbyname(3) with a NUL-terminated name, writing at most `len` bytes
+            // into `tv` (kern.boottime is exactly one struct timeval) and no new value.
+            let rc = unsafe {
+                libc::sysctlbyname(
+                    c"kern.boottime".as_ptr(),
+                    (&raw mut tv).cast(),
+                    &mut len,
+                    std::ptr::null(),
+                    0,
+                )
+            };
+            if rc != 0 || len != std::mem::size_of::<libc::timeval>() {
+                let e = std::io::Error::last_os_error();
+                return Err(io_errno(op, Object::Sysctl("kern.boottime".into()), &e));
+            }
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: clock_gettime(2) writes one struct timespec.
+            if unsafe { libc::clock_gettime(libc::CLOCK_UPTIME, &mut ts) } != 0 {
+                let e = std::io::Error::last_os_error();
+                return Err(io_errno(op, Object::Sysctl("CLOCK_UPTIME".into()), &e));
+            }
+            let us = |s: i64, frac_us: i64| (s.max(0) as u64) * 1_000_000 + frac_us.max(0) as u64;
+            Ok(BootStamp {
+                boottime_us: us(tv.tv_sec, tv.tv_usec),
+                uptime_us: us(ts.tv_sec, ts.tv_nsec / 1000),
+            })
         }
     }
 }

@@ -126,6 +126,7 @@ pub enum OpKind {
     WriteFile,
     RemoveFile,
     RemoveDir,
+    BootStamp,
 }
 
 impl OpKind {
@@ -142,6 +143,7 @@ impl OpKind {
                 | OpKind::JailByName
                 | OpKind::Interfaces
                 | OpKind::FileType
+                | OpKind::BootStamp
         )
     }
 
@@ -200,6 +202,7 @@ const OP_NAMES: &[(&str, OpKind)] = &[
     ("write_file", OpKind::WriteFile),
     ("remove_file", OpKind::RemoveFile),
     ("remove_dir", OpKind::RemoveDir),
+    ("boot_stamp", OpKind::BootStamp),
 ];
 
 impl fmt::Display for OpKind {
@@ -230,6 +233,8 @@ pub enum Object {
     Cloner(String),
     /// A devfs ruleset number.
     Ruleset(u16),
+    /// A sysctl (`kern.boottime`) or clock the host reads.
+    Sysctl(String),
 }
 
 impl Object {
@@ -253,6 +258,7 @@ impl fmt::Display for Object {
             Object::Interface { name, jid: Some(j) } => write!(f, "interface {name:?} in jid {j}"),
             Object::Cloner(c) => write!(f, "cloner {c:?}"),
             Object::Ruleset(r) => write!(f, "devfs ruleset {r}"),
+            Object::Sysctl(n) => write!(f, "sysctl {n}"),
         }
     }
 }
@@ -587,6 +593,45 @@ pub enum FileKind {
     Other,
 }
 
+/// Which boot of the kernel is running, as a journal records it: `kern.boottime` and the
+/// uptime, both in microseconds, read together.
+///
+/// kern.boottime alone does not identify a boot: the kernel keeps it as "now − uptime", so
+/// setting the clock moves it (kern_tc.c `tc_setclock` → `tc_windup` with a new boottime).
+/// [`BootStamp::is_earlier_boot`] therefore asks two questions that a clock step cannot make
+/// true: is the uptime now less than it was (the monotonic uptime only grows within a boot), or
+/// did the running kernel boot after the stamp was taken?
+///
+/// ```
+/// use thinjail_core::host::BootStamp;
+/// let journal = BootStamp { boottime_us: 1_000_000_000, uptime_us: 60_000_000 };
+/// // Same boot, a minute later, after the clock was stepped back by 5 s.
+/// let later = BootStamp { boottime_us: 995_000_000, uptime_us: 120_000_000 };
+/// assert!(!journal.is_earlier_boot(&later));
+/// // Rebooted an hour after the journal was written, now up for 2 minutes.
+/// let rebooted = BootStamp { boottime_us: 1_000_000_000 + 3_600_000_000, uptime_us: 120_000_000 };
+/// assert!(journal.is_earlier_boot(&rebooted));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct BootStamp {
+    /// `kern.boottime` (microseconds since the epoch).
+    pub boottime_us: u64,
+    /// `clock_gettime(CLOCK_UPTIME)` (microseconds since boot).
+    pub uptime_us: u64,
+}
+
+impl BootStamp {
+    /// True when `now` describes a later boot than the one this stamp was taken in: its uptime
+    /// is smaller, or it booted after the stamp's moment (`boottime + uptime`). A forward clock
+    /// step larger than the stamp's uptime reads as a reboot (kernel objects are then left
+    /// alone, never destroyed wrongly); a reboot into a clock set before the stamp's moment and
+    /// up longer than the stamp's uptime reads as the same boot.
+    pub fn is_earlier_boot(&self, now: &BootStamp) -> bool {
+        now.uptime_us < self.uptime_us
+            || now.boottime_us > self.boottime_us.saturating_add(self.uptime_us)
+    }
+}
+
 /// The primitive operations of the thin-jail recipe. Every method is one system call (or a short
 /// fixed sequence of them) and fails with the kernel's errno naming the object.
 ///
@@ -717,6 +762,11 @@ pub trait Host: Send + Sync {
     fn remove_file(&self, path: &Path) -> HostResult<()>;
     /// `rmdir(path)` (must be empty).
     fn remove_dir(&self, path: &Path) -> HostResult<()>;
+
+    // ---- the running kernel ----
+    /// Which boot is running (`kern.boottime` and `CLOCK_UPTIME`): journals record it, and
+    /// recovery never undoes kernel objects (jails, interfaces, mounts) of an earlier boot.
+    fn boot_stamp(&self) -> HostResult<BootStamp>;
 }
 
 #[cfg(test)]

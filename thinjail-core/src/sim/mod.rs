@@ -52,8 +52,9 @@ mod zfs;
 pub use zfs::{MOUNT_BUSY_RETRY, SimZfs};
 
 use crate::host::{
-    AddrFamily, DatasetProps, EpairPair, Errno, FileKind, FsType, Host, HostError, HostResult,
-    IfInfo, IfKind, JailCommand, JailInfo, JailSpec, MountInfo, Object, OpKind,
+    AddrFamily, BootStamp, CanMount, DatasetProps, EpairPair, Errno, FileKind, FsType, Host,
+    HostError, HostResult, IfInfo, IfKind, JailCommand, JailInfo, JailSpec, MountInfo, Object,
+    OpKind,
 };
 use crate::jailparams;
 
@@ -270,6 +271,10 @@ struct Model {
     /// saved or not, see the `store` module).
     #[serde(default)]
     generation: u64,
+    /// `kern.boottime` of the simulated boot, µs since the epoch (0 in models saved before
+    /// boots were modelled: booted at the epoch).
+    #[serde(default)]
+    boottime_us: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -807,6 +812,50 @@ impl SimHost {
         })
     }
 
+    /// Reboot the simulated machine: the kernel state a reboot ends is gone — every jail (jids
+    /// start again at 1: kern_jail.c `lastprid` is a plain static), every cloned interface
+    /// (back to `lo0` up), nullfs and devfs mounts, the devfs rulesets made since boot — and
+    /// the kernel boots again: `kern.boottime` is now, devfs rulesets 1–5 are loaded (rc.d/devfs
+    /// `devfs_init_rulesets` from /etc/defaults/devfs.rules), ZFS datasets that were mounted
+    /// and are `canmount=on` are mounted again (rc.d/zfs `zfs mount -va`; approximation: a
+    /// dataset that was not mounted before stays unmounted). Datasets and files persist. No
+    /// rc.d/jail or rc.d/netif runs: [`SimHost::boot_rc`] does that part.
+    pub fn reboot(&self) -> HostResult<()> {
+        self.control(OpKind::BootStamp, |m| {
+            let old = m.boottime_us;
+            let mut fresh = boot_model();
+            // The new boot happens after everything the old one did: never at or before the
+            // old boottime plus the time since (a coarse clock must not make them equal).
+            fresh.boottime_us = fresh.boottime_us.max(old + 1);
+            let remount: Vec<(MountInfo, u64)> = m
+                .mounts
+                .iter()
+                .zip(m.mount_ids.iter())
+                .filter(|(mt, _)| {
+                    mt.fstype == FsType::Zfs
+                        && m.datasets
+                            .get(&mt.source)
+                            .is_none_or(|d| matches!(d.props.canmount, None | Some(CanMount::On)))
+                })
+                .map(|(mt, id)| (mt.clone(), *id))
+                .collect();
+            m.jails = fresh.jails;
+            m.ifaces = fresh.ifaces;
+            m.next_if = m.next_if.max(fresh.next_if);
+            m.last_jid = 0;
+            m.epair_units.clear();
+            m.bridge_units.clear();
+            m.routes6.clear();
+            m.rulesets = fresh.rulesets;
+            m.empty_rulesets.clear();
+            m.non_hiding_rulesets.clear();
+            m.mounts = remount.iter().map(|(mt, _)| mt.clone()).collect();
+            m.mount_ids = remount.iter().map(|(_, id)| *id).collect();
+            m.boottime_us = fresh.boottime_us;
+            Ok(())
+        })
+    }
+
     /// Unload a devfs ruleset (as `devfs rule -s N delset`).
     pub fn unload_devfs_ruleset(&self, ruleset: u16) -> HostResult<()> {
         self.control(OpKind::MountDevfs, |m| {
@@ -1250,10 +1299,18 @@ impl Model {
     }
 }
 
+/// Microseconds since the epoch (the simulated kernel's wall clock).
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
 /// The kernel model after boot: `lo0` up, devfs rulesets 1–5 loaded.
 fn boot_model() -> Model {
     let mut model = Model {
         rulesets: (1..=5).collect(),
+        boottime_us: now_us(),
         ..Default::default()
     };
     let mut lo = Model::mk_if("lo0".to_string(), 0, IfKind::Loopback, 0);
@@ -2604,6 +2661,20 @@ impl Host for SimHost {
                 Ok(real)
             },
             |real| fs::remove_dir(&real).map_err(|err| io_err(op, path, err)),
+        )
+    }
+
+    /// The simulated boot's `kern.boottime` and the uptime since (see [`SimHost::reboot`]).
+    fn boot_stamp(&self) -> HostResult<BootStamp> {
+        self.op(
+            OpKind::BootStamp,
+            Object::Sysctl("kern.boottime".into()),
+            |m| {
+                Ok(BootStamp {
+                    boottime_us: m.boottime_us,
+                    uptime_us: now_us().saturating_sub(m.boottime_us),
+                })
+            },
         )
     }
 }
