@@ -95,8 +95,15 @@ impl Rel {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum HostCmd {
-    /// Datasets (or directories) of the layout, the bridge if missing, rc.conf jail_enable.
-    Init(Box<JailArgs>),
+    /// Datasets (or directories) of the layout, the bridge if missing (persisted in rc.conf:
+    /// cloned_interfaces, ifconfig_<bridge>), rc.conf jail_enable.
+    Init {
+        #[command(flatten)]
+        jail: Box<JailArgs>,
+        /// A host interface (e.g. igc0) to make a member of the bridge, now and at boot.
+        #[arg(long, value_name = "IF")]
+        uplink: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -311,7 +318,7 @@ fn sim_pool(b: &Backend, j: &ThinJail) -> Result<(), String> {
 }
 
 pub(crate) fn host(g: &Global, c: HostCmd) -> Result<(), String> {
-    let HostCmd::Init(a) = c;
+    let HostCmd::Init { jail: a, uplink } = c;
     let j = a.build()?;
     if dry(g, Op::HostInit, &j) {
         return Ok(());
@@ -319,17 +326,18 @@ pub(crate) fn host(g: &Global, c: HostCmd) -> Result<(), String> {
     let b = Backend::open(g)?;
     sim_pool(&b, &j)?;
     let r = b.runner()?;
-    host_init(&r, &j)
+    host_init(&r, &j, uplink.as_deref())
 }
 
-fn host_init(r: &Runner<'_>, j: &ThinJail) -> Result<(), String> {
+fn host_init(r: &Runner<'_>, j: &ThinJail, uplink: Option<&str>) -> Result<(), String> {
     let bridge = j.vnet().map(|v| v.bridge.clone());
     let ops = r
-        .host_init_ops(j.layout(), bridge.as_deref())
+        .host_init_ops_with(j.layout(), bridge.as_deref(), uplink)
         .map_err(err)?;
     println!("host init:");
     print_ops(&ops);
-    r.host_init(j.layout(), bridge.as_deref()).map_err(err)?;
+    r.host_init_with(j.layout(), bridge.as_deref(), uplink)
+        .map_err(err)?;
     Ok(())
 }
 
@@ -695,7 +703,7 @@ pub(crate) fn main_job(g: &Global) -> Result<(), String> {
     let b = Backend::open(&g2)?;
     sim_pool(&b, &j)?;
     let r = b.runner()?;
-    host_init(&r, &j)?;
+    host_init(&r, &j, None)?;
     let t = j.template();
     let exists = match t.layout().storage() {
         Storage::Zfs => r

@@ -155,6 +155,14 @@ impl RcConf {
             .rposition(|l| parse_assignment(l).is_some_and(|(n, _)| n == name))
     }
 
+    /// Every variable with its value (the last assignment of each), sorted by name.
+    pub fn assignments(&self) -> std::collections::BTreeMap<String, String> {
+        self.lines
+            .iter()
+            .filter_map(|l| parse_assignment(l))
+            .collect()
+    }
+
     /// The value of `name` (the last assignment), like `sysrc -n name`.
     pub fn get(&self, name: &str) -> Option<String> {
         self.last_index(name)

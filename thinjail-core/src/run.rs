@@ -405,8 +405,32 @@ impl<'h> Runner<'h> {
     // ---------------------------------------------------------------- lowering
 
     /// The steps of `host init`: the dataset tree (or directories), the bridge when missing
-    /// (created, renamed, up), `jail_enable`/`jail_parallel_start` in rc.conf.
+    /// (created, renamed, up) and persisted in rc.conf (see [`Runner::host_init_ops_with`]),
+    /// `jail_enable`/`jail_parallel_start` in rc.conf.
     pub fn host_init_ops(&self, layout: &HostLayout, bridge: Option<&str>) -> RunResult<Vec<Op>> {
+        self.host_init_ops_with(layout, bridge, None)
+    }
+
+    /// [`Runner::host_init_ops`] with an uplink: an interface of the host (`igc0`) made a member
+    /// of the bridge now and at every boot.
+    ///
+    /// The bridge is persisted the way rc.d/netif makes it at boot (netif `netif_start`:
+    /// `clone_up`, then `ifnet_rename`, then `ifn_start` per interface): `bridgeN` is added to
+    /// `cloned_interfaces` (N the lowest unit rc.conf does not clone yet),
+    /// `ifconfig_bridgeN_name` renames it, `ifconfig_<bridge>="[addm <uplink>] up"` and
+    /// `ifconfig_<bridge>_descr` configure it (network.subr `ifconfig_up`; in variable names
+    /// `.-/+` become `_`, network.subr `get_if_var`). A bridge rc.conf already makes is left as
+    /// rc.conf says, except that a requested uplink missing from its `ifconfig_<bridge>` line
+    /// is refused rather than edited into the administrator's line.
+    pub fn host_init_ops_with(
+        &self,
+        layout: &HostLayout,
+        bridge: Option<&str>,
+        uplink: Option<&str>,
+    ) -> RunResult<Vec<Op>> {
+        if uplink.is_some() && bridge.is_none() {
+            return refused("an uplink needs a bridge");
+        }
         let mut ops = Vec::new();
         if layout.storage() == Storage::Zfs && !self.host.dataset_exists(layout.pool())? {
             return refused(format!("pool {:?} does not exist", layout.pool()));
@@ -451,12 +475,35 @@ impl<'h> Runner<'h> {
             ops.push(Op::IfUp {
                 iface: IfRef::Name(b.into()),
             });
+            if let Some(u) = uplink {
+                let ifs = self.host.interfaces(None)?;
+                match ifs.iter().find(|i| i.name == u) {
+                    None => return refused(format!("uplink {u} does not exist on the host")),
+                    Some(i) if i.kind == IfKind::Bridge || i.name == b => {
+                        return refused(format!("uplink {u} cannot be a bridge"));
+                    }
+                    Some(i) if i.member_of.as_deref().is_some_and(|m| m != b) => {
+                        return refused(format!(
+                            "uplink {u} is a member of bridge {}",
+                            i.member_of.as_deref().unwrap_or("?")
+                        ));
+                    }
+                    Some(i) if i.member_of.as_deref() == Some(b) => {}
+                    Some(_) => ops.push(Op::BridgeAddm {
+                        bridge: IfRef::Name(b.into()),
+                        member: IfRef::Name(u.into()),
+                    }),
+                }
+            }
         }
         for d in ["/etc", "/var/log"] {
             ops.push(Op::MkdirAll {
                 path: d.into(),
                 mode: 0o755,
             });
+        }
+        if let Some(b) = bridge {
+            ops.extend(self.persist_bridge_ops(b, uplink)?);
         }
         for n in ["jail_enable", "jail_parallel_start"] {
             ops.push(Op::RcConf {
@@ -466,6 +513,74 @@ impl<'h> Runner<'h> {
                     value: "YES".into(),
                 },
             });
+        }
+        Ok(ops)
+    }
+
+    /// The rc.conf edits that make rc.d/netif create `bridge` at boot (see
+    /// [`Runner::host_init_ops_with`]); none when rc.conf already makes it as asked.
+    fn persist_bridge_ops(&self, bridge: &str, uplink: Option<&str>) -> RunResult<Vec<Op>> {
+        let path = self.rc_conf();
+        let rc = crate::rcconf::RcConf::read(&path).map_err(ExecError::from)?;
+        let vars = rc.assignments();
+        // network.subr get_if_var: `.-/+` in an interface name become `_`.
+        let var = |ifname: &str| ifname.replace(['.', '-', '/', '+'], "_");
+        let get = |n: String| vars.get(&n).cloned();
+        let cloned: Vec<String> = get("cloned_interfaces".into())
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let set = |name: String, value: String| Op::RcConf {
+            path: path.clone(),
+            edit: RcEdit::Set { name, value },
+        };
+        let mut ops = Vec::new();
+        let made = cloned.iter().any(|c| {
+            c == bridge || get(format!("ifconfig_{}_name", var(c))).as_deref() == Some(bridge)
+        });
+        if !made {
+            // The lowest bridgeN rc.conf neither clones nor renames: rc.d/netif creates the
+            // cloned interfaces in order, each with the unit its name gives (if_clone.c
+            // `ifc_name2unit`), so this unit is free at boot whatever units are taken now.
+            let unit = (0u32..)
+                .map(|n| format!("bridge{n}"))
+                .find(|n| !cloned.contains(n))
+                .unwrap_or_else(|| "bridge0".into());
+            ops.push(Op::RcConf {
+                path: path.clone(),
+                edit: RcEdit::ListAdd {
+                    name: "cloned_interfaces".into(),
+                    item: unit.clone(),
+                },
+            });
+            if unit != bridge {
+                ops.push(set(format!("ifconfig_{}_name", var(&unit)), bridge.into()));
+            }
+        }
+        let want = match uplink {
+            Some(u) => format!("addm {u} up"),
+            None => "up".to_string(),
+        };
+        match get(format!("ifconfig_{}", var(bridge))) {
+            None => ops.push(set(format!("ifconfig_{}", var(bridge)), want)),
+            Some(have) => {
+                if let Some(u) = uplink {
+                    let words: Vec<&str> = have.split_whitespace().collect();
+                    if !words.windows(2).any(|w| w == ["addm", u]) {
+                        return refused(format!(
+                            "rc.conf sets ifconfig_{}=\"{have}\" without `addm {u}`: add the uplink there (or leave out --uplink)",
+                            var(bridge)
+                        ));
+                    }
+                }
+            }
+        }
+        if get(format!("ifconfig_{}_descr", var(bridge))).is_none() {
+            ops.push(set(
+                format!("ifconfig_{}_descr", var(bridge)),
+                format!("thinjail: {bridge}"),
+            ));
         }
         Ok(ops)
     }
@@ -1124,13 +1239,25 @@ impl<'h> Runner<'h> {
 
     /// Run `host init` (see [`Runner::host_init_ops`]).
     pub fn host_init(&self, layout: &HostLayout, bridge: Option<&str>) -> RunResult<Context> {
+        self.host_init_with(layout, bridge, None)
+    }
+
+    /// Run `host init` with an uplink member of the bridge (see
+    /// [`Runner::host_init_ops_with`]).
+    pub fn host_init_with(
+        &self,
+        layout: &HostLayout,
+        bridge: Option<&str>,
+        uplink: Option<&str>,
+    ) -> RunResult<Context> {
         self.check_stuck(None)?;
         let mut locks = vec![Lock::exclusive(LockKey::Named("host".into()))];
         if let Some(b) = bridge {
             locks.push(Lock::exclusive(LockKey::Bridge(b.into())));
         }
+        locks.push(Lock::exclusive(LockKey::Named("rc.conf".into())));
         let _g = self.lock(&locks)?;
-        let ops = self.host_init_ops(layout, bridge)?;
+        let ops = self.host_init_ops_with(layout, bridge, uplink)?;
         Ok(self.exec.run("host-init", &[], &ops)?)
     }
 

@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 use thinjail_core::exec::{ExecError, Op, Transaction, recover};
 use thinjail_core::host::{Host, IfKind, JailSpec, OpKind};
 use thinjail_core::model::{Storage, ThinJail, ThinJailSpec, VnetStrings};
+use thinjail_core::rcconf::RcConf;
 use thinjail_core::run::{RunError, Runner, generate_release};
 use thinjail_core::sim::{FaultTrigger, SimHost, quiet_simulated_crashes};
 
@@ -129,8 +130,8 @@ fn after_a_reboot_recovery_leaves_the_new_boots_objects_alone() {
     assert_eq!(after.interfaces, before.interfaces);
     assert_eq!(after.jails, before.jails);
     assert_eq!(after.mounts, before.mounts);
-    // The jail starts again in the new boot (once the bridge is back).
-    r.host_init(jail().layout(), Some(BRIDGE)).unwrap();
+    // The jail starts again in the new boot: rc.d/netif made the bridge from rc.conf.
+    host.boot_rc().unwrap();
     r.start(&jail()).unwrap();
     assert!(host.jail_by_name("dev").unwrap().is_some());
 }
@@ -276,4 +277,123 @@ fn a_stuck_journal_blocks_only_its_jail() {
     assert!(r.stuck_journals().is_empty());
     assert_eq!(r.recovered().len(), 1);
     assert_eq!(journals(dir.path()), 0);
+}
+
+fn rc(dir: &Path) -> RcConf {
+    RcConf::read(&dir.join("root/etc/rc.conf")).unwrap()
+}
+
+fn bridge(host: &SimHost, name: &str) -> Option<thinjail_core::host::IfInfo> {
+    host.interfaces(None)
+        .unwrap()
+        .into_iter()
+        .find(|i| i.name == name && i.kind == IfKind::Bridge)
+}
+
+#[test]
+fn the_bridge_comes_back_at_boot_from_rc_conf() {
+    let dir = created();
+    let rc = rc(dir.path());
+    assert_eq!(rc.get("cloned_interfaces").as_deref(), Some("bridge0"));
+    assert_eq!(rc.get("ifconfig_bridge0_name").as_deref(), Some(BRIDGE));
+    assert_eq!(rc.get("ifconfig_igc0bridge").as_deref(), Some("up"));
+    assert_eq!(
+        rc.get("ifconfig_igc0bridge_descr").as_deref(),
+        Some("thinjail: igc0bridge")
+    );
+    let host = SimHost::open_persistent(dir.path().join("root")).unwrap();
+    host.reboot().unwrap();
+    assert!(bridge(&host, BRIDGE).is_none());
+    host.boot_rc().unwrap();
+    let b = bridge(&host, BRIDGE).expect("rc.d/netif made the bridge");
+    assert!(b.up);
+    let r = runner(&host, dir.path());
+    r.start(&jail()).unwrap();
+    // host init again changes nothing in rc.conf.
+    let before = std::fs::read(dir.path().join("root/etc/rc.conf")).unwrap();
+    r.host_init(jail().layout(), Some(BRIDGE)).unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join("root/etc/rc.conf")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn a_bridge_unit_rc_conf_clones_already_is_not_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = SimHost::open_persistent(dir.path().join("root")).unwrap();
+    host.add_pool("zdata").unwrap();
+    std::fs::create_dir_all(dir.path().join("root/etc")).unwrap();
+    std::fs::write(
+        dir.path().join("root/etc/rc.conf"),
+        "cloned_interfaces=\"bridge0 lagg0\"\nifconfig_bridge0=\"up\"\n",
+    )
+    .unwrap();
+    let r = runner(&host, dir.path());
+    r.host_init(jail().layout(), Some(BRIDGE)).unwrap();
+    let rc = rc(dir.path());
+    assert_eq!(
+        rc.get("cloned_interfaces").as_deref(),
+        Some("bridge0 lagg0 bridge1")
+    );
+    assert_eq!(rc.get("ifconfig_bridge1_name").as_deref(), Some(BRIDGE));
+    assert_eq!(rc.get("ifconfig_bridge0").as_deref(), Some("up"));
+    host.reboot().unwrap();
+    host.boot_rc().unwrap();
+    assert!(bridge(&host, "bridge0").is_some());
+    assert!(bridge(&host, BRIDGE).is_some());
+}
+
+/// A stand-in for the host's NIC: an epair half renamed `igc0` (SimHost has no NICs).
+fn nic(host: &SimHost) {
+    let p = host.epair_create(None).unwrap();
+    host.if_rename(&p.a, "igc0").unwrap();
+}
+
+#[test]
+fn an_uplink_is_a_member_now_and_after_a_reboot() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = SimHost::open_persistent(dir.path().join("root")).unwrap();
+    host.add_pool("zdata").unwrap();
+    nic(&host);
+    let r = runner(&host, dir.path());
+    // A missing uplink is refused before anything changes.
+    let before = host.state();
+    match r.host_init_with(jail().layout(), Some(BRIDGE), Some("igc9")) {
+        Err(RunError::Refused(m)) => assert!(m.contains("igc9"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(host.state(), before);
+    r.host_init_with(jail().layout(), Some(BRIDGE), Some("igc0"))
+        .unwrap();
+    assert_eq!(bridge(&host, BRIDGE).unwrap().members, ["igc0"]);
+    assert_eq!(
+        rc(dir.path()).get("ifconfig_igc0bridge").as_deref(),
+        Some("addm igc0 up")
+    );
+    host.reboot().unwrap();
+    nic(&host);
+    host.boot_rc().unwrap();
+    assert_eq!(bridge(&host, BRIDGE).unwrap().members, ["igc0"]);
+}
+
+#[test]
+fn an_uplink_the_administrators_line_lacks_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = SimHost::open_persistent(dir.path().join("root")).unwrap();
+    host.add_pool("zdata").unwrap();
+    nic(&host);
+    std::fs::create_dir_all(dir.path().join("root/etc")).unwrap();
+    std::fs::write(
+        dir.path().join("root/etc/rc.conf"),
+        "ifconfig_igc0bridge=\"up\"\n",
+    )
+    .unwrap();
+    let r = runner(&host, dir.path());
+    let before = host.state();
+    match r.host_init_with(jail().layout(), Some(BRIDGE), Some("igc0")) {
+        Err(RunError::Refused(m)) => assert!(m.contains("addm igc0"), "{m}"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(host.state(), before);
 }

@@ -1440,7 +1440,7 @@ mod sys {
 
         /// `kern.boottime` (kern_tc.c `sysctl_kern_boottime`: a `struct timeval`, "now −
         /// uptime", so it moves when the clock is set) and `clock_gettime(CLOCK_UPTIME)`
-        /// (kern_time.c `kern_clock_gettime`: `getnanouptime`-based, monotonic within a boot).
+        /// (kern_time.c `kern_clock_gettime`: `nanouptime`, monotonic within a boot).
         fn boot_stamp(&self) -> HostResult<BootStamp> {
             let op = OpKind::BootStamp;
             let mut tv = libc::timeval {

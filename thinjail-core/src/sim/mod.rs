@@ -819,7 +819,7 @@ impl SimHost {
     /// `devfs_init_rulesets` from /etc/defaults/devfs.rules), ZFS datasets that were mounted
     /// and are `canmount=on` are mounted again (rc.d/zfs `zfs mount -va`; approximation: a
     /// dataset that was not mounted before stays unmounted). Datasets and files persist. No
-    /// rc.d/jail or rc.d/netif runs: [`SimHost::boot_rc`] does that part.
+    /// rc.d/netif or rc.d/jail runs: [`SimHost::boot_rc`] does the network part.
     pub fn reboot(&self) -> HostResult<()> {
         self.control(OpKind::BootStamp, |m| {
             let old = m.boottime_us;
@@ -854,6 +854,64 @@ impl SimHost {
             m.boottime_us = fresh.boottime_us;
             Ok(())
         })
+    }
+
+    /// What rc.d/netif does at boot with `<root>/etc/rc.conf`, for what thinjail persists there
+    /// (rc.d/netif `netif_start`): `clone_up` creates each `cloned_interfaces` entry
+    /// (`bridgeN`, `epairN`, with the unit its name gives), `ifnet_rename` applies
+    /// `ifconfig_<if>_name`, then per interface `ifconfig_up` runs `ifconfig_<if>`'s arguments
+    /// — of which only `addm IF` is modelled (a member that does not exist is skipped, as
+    /// ifconfig fails and rc goes on) — brings the interface up when it had arguments, and sets
+    /// `ifconfig_<if>_descr`. Variable names have `.-/+` as `_` (network.subr `get_if_var`).
+    /// Guess, marked: other cloners and arguments (addresses, `vnet`, `DHCP`) are ignored.
+    pub fn boot_rc(&self) -> HostResult<()> {
+        let op = OpKind::IfSetUp;
+        let rc_path = self.root.join("etc/rc.conf");
+        let rc = crate::rcconf::RcConf::read(&rc_path).map_err(|e| {
+            io_err(
+                op,
+                Path::new("/etc/rc.conf"),
+                io::Error::other(e.to_string()),
+            )
+        })?;
+        let vars = rc.assignments();
+        let var = |ifname: &str| ifname.replace(['.', '-', '/', '+'], "_");
+        let unit = |name: &str, cloner: &str| -> Option<u32> {
+            name.strip_prefix(cloner)
+                .filter(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|r| r.parse().ok())
+        };
+        let cloned = vars.get("cloned_interfaces").cloned().unwrap_or_default();
+        for c in cloned.split_whitespace() {
+            if let Some(u) = unit(c, "bridge") {
+                self.bridge_create(Some(u))?;
+            } else if let Some(u) = unit(c, "epair") {
+                self.epair_create(Some(u))?;
+            }
+        }
+        for i in self.interfaces(None)? {
+            if let Some(to) = vars.get(&format!("ifconfig_{}_name", var(&i.name))) {
+                self.if_rename(&i.name, to)?;
+            }
+        }
+        let ifs = self.interfaces(None)?;
+        for i in &ifs {
+            if let Some(args) = vars.get(&format!("ifconfig_{}", var(&i.name))) {
+                let words: Vec<&str> = args.split_whitespace().collect();
+                for w in words.windows(2).filter(|w| w[0] == "addm") {
+                    if ifs.iter().any(|m| m.name == w[1]) {
+                        self.bridge_addm(&i.name, w[1])?;
+                    }
+                }
+                if !words.is_empty() {
+                    self.if_set_up(&i.name, true)?;
+                }
+            }
+            if let Some(d) = vars.get(&format!("ifconfig_{}_descr", var(&i.name))) {
+                self.if_set_description(&i.name, Some(d))?;
+            }
+        }
+        Ok(())
     }
 
     /// Unload a devfs ruleset (as `devfs rule -s N delset`).
