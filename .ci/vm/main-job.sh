@@ -73,6 +73,15 @@ step "jail stop dev" "$TJ" jail stop dev
 refute "no jail dev after stop" '^dev' jls -d -n name
 refute "no epair after stop" 'epair' ifconfig -l
 refute "no mount under the jail's root after stop" 'dev-nullfs-base' mount -p
+# The bridge survives a reboot: rc.d/netif makes it again from what host init wrote to rc.conf
+# (cloned_interfaces, ifconfig_bridgeN_name, ifconfig_igc0bridge, its _descr).
+expect "rc.conf clones a bridge for igc0bridge" '^bridge[0-9]+$' sysrc -n cloned_interfaces
+step "bridge destroyed, as a reboot would" ifconfig igc0bridge destroy
+step "rc.d/netif start makes it from rc.conf" /etc/rc.d/netif start
+expect "the bridge is back and up" '^igc0bridge: flags=[0-9a-f]+<UP' ifconfig igc0bridge
+expect "with thinjail's description" 'description: thinjail: igc0bridge' ifconfig igc0bridge
+step "jail start dev on the bridge rc.d made" "$TJ" jail start dev
+step "jail stop dev again" "$TJ" jail stop dev
 step "jail destroy dev" "$TJ" jail destroy dev
 step "template destroy $REL" "$TJ" template destroy "$REL"
 expect "zfs list: only the layout is left" '^zdata/jails/containers$' zfs list -H -o name

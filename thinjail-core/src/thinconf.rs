@@ -15,7 +15,9 @@
 //!   then (jail.c `startcommands`: `IP_MOUNT_DEVFS` before `IP_EXEC_PRESTART`), hides `mem`,
 //!   `kmem` and `io`; otherwise jail(8) fails the start and unmounts what it mounted;
 //! - `interface = igc0bridge;` is dropped from the common part: it only applies to non-VNET
-//!   `ip4.addr` aliases and has no effect on VNET jails.
+//!   `ip4.addr` aliases and has no effect on VNET jails;
+//! - the jail's file repeats the common defaults: rc.d/jail (boot, `service jail start NAME`)
+//!   runs `jail -f /etc/jail.conf.d/NAME.conf`, which never reads `/etc/jail.conf`.
 //!
 //! ```
 //! use thinjail_core::model::ThinJail;
@@ -83,28 +85,41 @@ fn var(name: &str, v: &str) -> Param {
     Param::with(name, true, Op::Set, vec![Value::lit(v)])
 }
 
+/// The defaults every thin jail gets (the recipe's common part): in `/etc/jail.conf` for every
+/// jail, and repeated in each jail's own block — rc.d/jail starts a jail with
+/// `jail -f /etc/jail.conf.d/NAME.conf` when that file exists (rc.d/jail `parse_options`: it
+/// tries `/etc/jail.NAME.conf`, then `/etc/jail.conf.d/NAME.conf`, and only then
+/// `$jail_conf`), so at boot and with `service jail start|stop NAME` the common file is never
+/// read. `exec.start` is left out for a VNET jail, whose block sets its own.
+fn common_params(with_exec_start: bool) -> Vec<Param> {
+    let mut v = Vec::new();
+    if with_exec_start {
+        v.push(set("exec.start", Value::lit("/bin/sh /etc/rc")));
+    }
+    v.extend([
+        set("exec.stop", Value::lit("/bin/sh /etc/rc.shutdown")),
+        set(
+            "exec.consolelog",
+            lit_var(&[
+                ("/var/log/jail_console_", false),
+                ("name", true),
+                (".log", false),
+            ]),
+        ),
+        Param::bare("allow.raw_sockets"),
+        Param::bare("exec.clean"),
+        Param::bare("mount.devfs"),
+    ]);
+    v
+}
+
 impl ThinJail {
     /// The common `/etc/jail.conf`: defaults for every jail and the `.include` of
     /// `/etc/jail.conf.d/*.conf`.
     pub fn jail_conf_common(&self) -> ConfFile {
-        let mut first = set("exec.start", Value::lit("/bin/sh /etc/rc"));
-        first.comments = vec!["# Defaults for every jail; written by thinjail.".into()];
-        let items = vec![
-            first,
-            set("exec.stop", Value::lit("/bin/sh /etc/rc.shutdown")),
-            set(
-                "exec.consolelog",
-                lit_var(&[
-                    ("/var/log/jail_console_", false),
-                    ("name", true),
-                    (".log", false),
-                ]),
-            ),
-            Param::bare("allow.raw_sockets"),
-            Param::bare("exec.clean"),
-            Param::bare("mount.devfs"),
-            set("host.hostname", lit_var(&[("name", true)])),
-        ];
+        let mut items = common_params(true);
+        items[0].comments = vec!["# Defaults for every jail; written by thinjail.".into()];
+        items.push(set("host.hostname", lit_var(&[("name", true)])));
         let mut items: Vec<Item> = items.into_iter().map(Item::Param).collect();
         items.push(Item::Include(crate::jailconf::Include {
             comments: Vec::new(),
@@ -146,8 +161,13 @@ impl ThinJail {
             set("mount.fstab", fstab),
             set("devfs_ruleset", Value::lit(&rs)),
         ];
+        // Self-contained: what /etc/jail.conf gives every jail is repeated here (see
+        // `common_params`), so `jail -f` of this file alone resolves to the same jail.
+        p.extend(common_params(self.vnet().is_none()));
         if self.hostname() != self.name() {
             p.push(set("host.hostname", Value::lit(self.hostname())));
+        } else {
+            p.push(set("host.hostname", lit_var(&[("name", true)])));
         }
         for jp in self.params() {
             p.push(match &jp.value {
@@ -244,6 +264,63 @@ impl ThinJail {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::jailconf::{Config, dump_json, render};
+    use crate::model::{ThinJailSpec, VnetStrings};
+
+    /// What jail(8) resolves for `name` from `text` (every parameter, in JSON).
+    fn resolved(text: &str, name: &str) -> serde_json::Value {
+        let jails = Config::from_text(text, "jail.conf")
+            .unwrap()
+            .resolve()
+            .unwrap();
+        let j: Vec<_> = jails.into_iter().filter(|j| j.name == name).collect();
+        assert_eq!(j.len(), 1, "{text}");
+        dump_json(&j)
+    }
+
+    /// rc.d/jail `parse_options` picks `/etc/jail.conf.d/NAME.conf` alone when it exists
+    /// (boot, `service jail start|stop NAME`); `jail -c NAME` reads `/etc/jail.conf`, which
+    /// includes it after the defaults. Both must give the jail the same parameters.
+    #[test]
+    fn the_jails_file_alone_resolves_as_jail_conf_does() {
+        let vnet6 = VnetStrings {
+            ipv6: Some("2001:db8:7::fd/64".into()),
+            ipv6_gateway: Some("2001:db8:7::1".into()),
+            ..Default::default()
+        };
+        let specs = [
+            ThinJailSpec::default(),
+            ThinJailSpec {
+                vnet: Some(vnet6),
+                hostname: "dev.example.org".into(),
+                ..Default::default()
+            },
+            ThinJailSpec {
+                name: "plain".into(),
+                vnet: None,
+                ..Default::default()
+            },
+        ];
+        for spec in specs {
+            let j = spec.build().unwrap();
+            let common = j.jail_conf_common();
+            // The .include expands in place, at the end: common defaults, then this file.
+            let mut defaults = common.clone();
+            defaults
+                .items
+                .retain(|i| !matches!(i, crate::jailconf::Item::Include(_)));
+            let own = render(&j.jail_conf());
+            let via_jail_conf = format!("{}\n{own}", render(&defaults));
+            let alone = resolved(&own, j.name());
+            assert_eq!(resolved(&via_jail_conf, j.name()), alone, "{own}");
+            // And the defaults are really there when the file is read alone.
+            let s = alone.to_string();
+            for p in ["exec.stop", "exec.consolelog", "exec.clean", "mount.devfs"] {
+                assert!(s.contains(p), "{p} missing from {s}");
+            }
+        }
+    }
 
     #[test]
     fn template_values() {
