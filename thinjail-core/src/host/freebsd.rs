@@ -1054,7 +1054,20 @@ mod sys {
             } else {
                 MntFlags::empty()
             };
-            nix::mount::unmount(at, flags).map_err(|e| mount_error(op, at, e as i32, None))?;
+            if let Err(e) = nix::mount::unmount(at, flags) {
+                let errno = e as i32;
+                // A removed jail that is still dying keeps its root vnode (kern_jail.c
+                // prison_complete releases it only when the last reference goes): say so.
+                let dying = (errno == libc::EBUSY)
+                    .then(|| {
+                        freebsd_jail::jails_including_dying()
+                            .filter_map(Result::ok)
+                            .find(|j| j.dying && Path::new(&j.path).starts_with(at))
+                    })
+                    .flatten()
+                    .map(|j| crate::host::dying_jail_message(&j.name, j.jid));
+                return Err(mount_error(op, at, errno, dying.as_deref()));
+            }
             self.devfs_rulesets().remove(at);
             Ok(())
         }

@@ -593,6 +593,16 @@ pub enum FileKind {
     Other,
 }
 
+/// The message of an unmount refused (EBUSY) because a removed jail is still dying under that
+/// path: kern_jail.c frees a prison, and `prison_complete` releases its root vnode, only when
+/// its last reference goes (processes still exiting, sockets — TCP TIME_WAIT holds one for
+/// 2 MSL, 60 s by default).
+pub fn dying_jail_message(name: &str, jid: i32) -> String {
+    format!(
+        "held by jail {name:?} (jid {jid}), removed but still dying until its last processes and sockets (TCP TIME_WAIT: about a minute) are gone; `jls -d` lists it; run the command again then"
+    )
+}
+
 /// Which boot of the kernel is running, as a journal records it: `kern.boottime` and the
 /// uptime, both in microseconds, read together.
 ///

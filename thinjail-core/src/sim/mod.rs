@@ -275,6 +275,24 @@ struct Model {
     /// boots were modelled: booted at the epoch).
     #[serde(default)]
     boottime_us: u64,
+    /// Removed jails still dying ([`SimHost::keep_dying_after_remove`]).
+    #[serde(default)]
+    dying: Vec<SimDying>,
+    /// Names whose next `jail_remove` leaves the jail dying.
+    #[serde(default)]
+    hold_dying: BTreeSet<String>,
+}
+
+/// A removed jail that is not gone yet: kern_jail.c `prison_deref` frees a prison (and
+/// `prison_complete` its root vnode and vnet, on a taskqueue) only when its last reference
+/// goes — exiting processes, sockets (TCP TIME_WAIT holds one for 2 MSL, 60 s by default).
+/// Until then it is invisible to `jail_get` without `JAIL_DYING`, its vnet keeps its
+/// interfaces, and its root vnode keeps the file system under its path busy.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SimDying {
+    jid: i32,
+    name: String,
+    root_mount: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -512,6 +530,25 @@ impl Model {
     /// deeper path sits on top of the older one).
     fn mount_of(&self, path: &Path) -> Option<usize> {
         last_covering(&self.mounts, path)
+    }
+
+    /// A prison's vnet is destroyed (vnet.c `vnet_destroy`): its own interfaces are destroyed,
+    /// loaned ones go home (if.c `vnet_if_return`).
+    fn free_vnet(&mut self, jid: i32) {
+        let in_vnet: Vec<u64> = self
+            .ifaces
+            .iter()
+            .filter(|(_, i)| i.vnet == jid)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in in_vnet {
+            let home = self.ifaces[&id].home;
+            if home == jid {
+                self.destroy_if(id);
+            } else {
+                self.vmove(id, home);
+            }
+        }
     }
 
     fn push_mount(&mut self, mt: MountInfo) {
@@ -846,6 +883,8 @@ impl SimHost {
             m.epair_units.clear();
             m.bridge_units.clear();
             m.routes6.clear();
+            m.dying.clear();
+            m.hold_dying.clear();
             m.rulesets = fresh.rulesets;
             m.empty_rulesets.clear();
             m.non_hiding_rulesets.clear();
@@ -912,6 +951,27 @@ impl SimHost {
             }
         }
         Ok(())
+    }
+
+    /// Make the next `jail_remove` of jail `name` leave it dying (what a process still exiting
+    /// or a socket in TIME_WAIT does, see `SimDying`) until [`SimHost::reap_dying`].
+    pub fn keep_dying_after_remove(&self, name: &str) -> HostResult<()> {
+        self.control(OpKind::JailRemove, |m| {
+            m.hold_dying.insert(name.to_string());
+            Ok(())
+        })
+    }
+
+    /// The dying jails' last references go: each is freed (kern_jail.c `prison_complete`), its
+    /// vnet destroyed and its root released. Returns how many.
+    pub fn reap_dying(&self) -> HostResult<usize> {
+        self.control(OpKind::JailRemove, |m| {
+            let dying = std::mem::take(&mut m.dying);
+            for d in &dying {
+                m.free_vnet(d.jid);
+            }
+            Ok(dying.len())
+        })
     }
 
     /// Unload a devfs ruleset (as `devfs rule -s N delset`).
@@ -1357,6 +1417,11 @@ impl Model {
     }
 }
 
+/// Why unmounting a dying jail's root fails (FreeBsdHost says the same).
+fn dying_message(name: &str, jid: i32) -> String {
+    crate::host::dying_jail_message(name, jid)
+}
+
 /// Microseconds since the epoch (the simulated kernel's wall clock).
 fn now_us() -> u64 {
     std::time::SystemTime::now()
@@ -1800,6 +1865,14 @@ impl Host for SimHost {
                     &format!("in use by jail {:?}", j.name),
                 ));
             }
+            if !force && let Some(d) = m.dying.iter().find(|d| d.root_mount == Some(id)) {
+                return Err(em(
+                    op,
+                    obj.clone(),
+                    Errno::EBUSY,
+                    &dying_message(&d.name, d.jid),
+                ));
+            }
             let mt = m.mounts.remove(idx);
             m.mount_ids.remove(idx);
             // devfs_rule.c devfs_ruleset_reap: an empty ruleset goes with its last reference.
@@ -2018,25 +2091,20 @@ impl Host for SimHost {
     fn jail_remove(&self, jid: i32) -> HostResult<()> {
         let op = OpKind::JailRemove;
         self.op(op, Object::Jid(jid), |m| {
-            if m.jails.remove(&jid).is_none() {
+            let Some(j) = m.jails.remove(&jid) else {
                 return Err(e(op, Object::Jid(jid), Errno::EINVAL));
-            }
+            };
             m.routes6.remove(&jid);
-            // The vnet goes away: its own interfaces are destroyed, loaned ones go home.
-            let in_vnet: Vec<u64> = m
-                .ifaces
-                .iter()
-                .filter(|(_, i)| i.vnet == jid)
-                .map(|(id, _)| *id)
-                .collect();
-            for id in in_vnet {
-                let home = m.ifaces[&id].home;
-                if home == jid {
-                    m.destroy_if(id);
-                } else {
-                    m.vmove(id, home);
-                }
+            if m.hold_dying.remove(&j.name) {
+                // Still referenced: it dies later (see `SimDying`), vnet and root included.
+                m.dying.push(SimDying {
+                    jid,
+                    name: j.name,
+                    root_mount: j.root_mount,
+                });
+                return Ok(());
             }
+            m.free_vnet(jid);
             Ok(())
         })
     }
