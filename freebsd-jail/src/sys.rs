@@ -420,33 +420,37 @@ fn oidfmt(name: &str, oid: &[libc::c_int]) -> Result<(u32, String)> {
 /// and format (`sysctl` `{0, 4}`), and for strings the maximum length (the sysctl's value) or for
 /// structures their size.
 pub fn param_type(name: &str) -> Result<ParamType> {
-    let full = format!("security.jail.param.{name}");
     let unknown = || Error::invalid(name, "unknown parameter (no security.jail.param sysctl)");
-    let mut oid = match name2oid(&full)? {
-        Some(o) => o,
+    // libjail jail.c `jailparam_type`: look the name up; failing that it may be the `no`
+    // counterpart of a boolean, so look up the positive name and go on with it (JP_NOBOOL) —
+    // through the node case below too, since `allow.nomount`'s positive `allow.mount` is a node.
+    let (lookup, nobool, mut oid) = match name2oid(&format!("security.jail.param.{name}"))? {
+        Some(o) => (name.to_string(), false, o),
         None => {
-            // Maybe the `no` counterpart of a boolean.
             let (head, last) = match name.rsplit_once('.') {
                 Some((h, l)) => (format!("{h}."), l),
                 None => (String::new(), name),
             };
-            let Some(pos) = last.strip_prefix("no") else {
-                return Err(unknown());
-            };
-            let pos_full = format!("security.jail.param.{head}{pos}");
-            let Some(o) = name2oid(&pos_full)? else {
-                return Err(unknown());
-            };
-            let (kind, fmt) = oidfmt(&pos_full, &o)?;
-            return match ParamType::from_sysctl_format(kind, &fmt)? {
-                Described::Type(t) if t.kind == Kind::Bool => Ok(ParamType::scalar(Kind::NoBool)),
-                _ => Err(unknown()),
-            };
+            let pos = last
+                .strip_prefix("no")
+                .map(|p| format!("{head}{p}"))
+                .ok_or_else(unknown)?;
+            let o = name2oid(&format!("security.jail.param.{pos}"))?.ok_or_else(unknown)?;
+            (pos, true, o)
         }
     };
+    let full = format!("security.jail.param.{lookup}");
+    // A node leads to its describing child once; a second node is not a parameter.
     for _ in 0..2 {
         let (kind, fmt) = oidfmt(&full, &oid)?;
         match ParamType::from_sysctl_format(kind, &fmt)? {
+            Described::Type(t) if nobool => {
+                return if t.kind == Kind::Bool && !t.array {
+                    Ok(ParamType::scalar(Kind::NoBool))
+                } else {
+                    Err(unknown())
+                };
+            }
             Described::Type(mut t) => {
                 match &mut t.kind {
                     Kind::Str { max_len } => {
@@ -464,19 +468,35 @@ pub fn param_type(name: &str) -> Result<ParamType> {
                 return Ok(t);
             }
             Described::Node => {
-                // A node described by an empty-named child (libjail: the child's OID is the
-                // node's last component minus one, and its name ends with '.').
+                // jailparam_type's CTLTYPE_NODE case: "a node might be described by an
+                // empty-named child, which would be immediately before or after the node
+                // itself" — the node's OID plus one more component, its last one minus or plus
+                // one, whose name is the node's with a trailing '.'.
                 let last = *oid.last().ok_or_else(unknown)?;
-                let mut child = oid.clone();
-                child.push(last - 1);
-                let mut mib = vec![libc::CTL_SYSCTL, libc::CTL_SYSCTL_NAME];
-                mib.extend_from_slice(&child);
-                let mut buf = vec![0u8; 1024];
-                let n = sysctl_mib(&full, &mib, Some(&mut buf))?;
-                if n < 2 || buf[n - 2] != b'.' {
-                    return Err(unknown());
+                let want = format!("{full}.");
+                let mut found = None;
+                for step in [-1, 1] {
+                    let mut child = oid.clone();
+                    child.push(last + step);
+                    let mut mib = vec![libc::CTL_SYSCTL, libc::CTL_SYSCTL_NAME];
+                    mib.extend_from_slice(&child);
+                    let mut buf = vec![0u8; 1024];
+                    let n = match sysctl_mib(&full, &mib, Some(&mut buf)) {
+                        Ok(n) => n,
+                        Err(Error::Sysctl { source, .. })
+                            if source.raw_os_error() == Some(libc::ENOENT) =>
+                        {
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    let got = buf[..n].strip_suffix(&[0]).unwrap_or(&buf[..n]);
+                    if got == want.as_bytes() {
+                        found = Some(child);
+                        break;
+                    }
                 }
-                oid = child;
+                oid = found.ok_or_else(unknown)?;
             }
         }
     }

@@ -152,6 +152,14 @@ fn param_types_from_sysctl() {
     assert_eq!(t("path"), ParamType::scalar(Kind::Str { max_len: 1024 }));
     assert_eq!(t("enforce_statfs"), ParamType::scalar(Kind::Int));
     assert_eq!(t("allow.mount"), ParamType::scalar(Kind::Bool));
+    // The `no` form of a node-described boolean (libjail jailparam_type goes on into the node
+    // case with JP_NOBOOL), and of a plain one below a node.
+    assert_eq!(t("allow.nomount"), ParamType::scalar(Kind::NoBool));
+    assert_eq!(t("allow.mount.nozfs"), ParamType::scalar(Kind::NoBool));
+    assert_eq!(t("allow.noset_hostname"), ParamType::scalar(Kind::NoBool));
+    // Not booleans: no `no` form.
+    assert!(freebsd_jail::param_type("nopath").is_err());
+    assert!(freebsd_jail::param_type("allow.nosuch").is_err());
     assert_eq!(
         t("ip4.addr"),
         ParamType {
