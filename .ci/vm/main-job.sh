@@ -82,6 +82,20 @@ expect "the bridge is back and up" '^igc0bridge: flags=[0-9a-f]+<UP' ifconfig ig
 expect "with thinjail's description" 'description: thinjail: igc0bridge' ifconfig igc0bridge
 step "jail start dev on the bridge rc.d made" "$TJ" jail start dev
 step "jail stop dev again" "$TJ" jail stop dev
+# rc.d/jail (boot, service jail start NAME) runs jail -f /etc/jail.conf.d/dev.conf alone
+# (rc.d/jail parse_options): the jail must come up from that file as thinjail starts it.
+rm -f /var/log/jail_console_dev.log
+step "service jail start dev (rc.d/jail, jail.conf.d/dev.conf alone)" service jail start dev
+expect "rc.d/jail's dev is a VNET jail" '^name=dev vnet=new$' jls -j dev -n name vnet
+expect "rc.d/jail's dev has its address" 'inet 192\.168\.7\.253 netmask 0xffffff00' jexec dev ifconfig -a inet
+expect "rc.d/jail's dev has its default route" 'gateway: 192\.168\.7\.101' jexec dev route -n get default
+expect "rc.d/jail's dev has devfs" '^null$' jexec dev ls /dev
+refute "rc.d/jail's dev hides mem, kmem, io" '^(mem|kmem|io)$' jexec dev ls /dev
+expect "rc.d/jail's dev has exec.consolelog (a common default)" 'jail_console_dev\.log' ls /var/log
+step "service jail stop dev" service jail stop dev
+refute "no jail dev after service jail stop" '^dev$' jls -n name
+refute "no epair after service jail stop" 'epair|dev_a' ifconfig -l
+refute "no mount under the jail's root after service jail stop" 'dev-nullfs-base' mount -p
 step "jail destroy dev" "$TJ" jail destroy dev
 step "template destroy $REL" "$TJ" template destroy "$REL"
 expect "zfs list: only the layout is left" '^zdata/jails/containers$' zfs list -H -o name

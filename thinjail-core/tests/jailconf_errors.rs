@@ -78,7 +78,54 @@ fn syntax_errors() {
         parse_err("a = é;"),
         "t.conf:1:5: syntax error: unexpected character 'é'"
     );
-    assert!(parse_err("dev { inner { } }").starts_with("t.conf:1:13: syntax error: nested"));
+}
+
+/// FreeBSD 14's jail(8) (usr.sbin/jail/jailparse.y `jail : jail_name '{' conf '}'`): a nested
+/// block is the jail `<parent>.<child>`, added after its parent; it inherits the wildcard
+/// blocks that match its name, not its parent's parameters.
+#[test]
+fn nested_blocks_are_hierarchical_jails() {
+    let text = "* { allow.raw_sockets; }\n\
+                \"web.*\" { exec.clean; }\n\
+                web {\n  path = \"/j/web\";\n  php { path = \"/j/php\"; }\n  persist;\n}\n";
+    let jails = Config::from_text(text, "t.conf")
+        .unwrap()
+        .resolve()
+        .unwrap();
+    let names: Vec<&str> = jails.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(names, ["web", "web.php"]);
+    let web = &jails[0];
+    assert_eq!(web.scalar("path"), Some("/j/web"));
+    assert!(
+        web.get("persist").is_some(),
+        "a parameter after the nested block stays web's"
+    );
+    assert!(web.get("exec.clean").is_none(), "web does not match web.*");
+    let php = &jails[1];
+    assert_eq!(php.scalar("path"), Some("/j/php"));
+    assert!(
+        php.get("persist").is_none(),
+        "no inheritance from the parent block"
+    );
+    assert!(
+        php.get("exec.clean").is_some(),
+        "the matching wildcard applies"
+    );
+    assert!(php.get("allow.raw_sockets").is_some());
+}
+
+/// jaillex.l: unquoted strings do not contain '*', which lexes alone, so `build.* {` is two
+/// tokens where jailparse.y wants one (`jail_name : STR`); quoted it is one.
+#[test]
+fn an_unquoted_partial_wildcard_is_not_a_jail_name() {
+    assert!(
+        parse_err("build.* { vnet; }")
+            .starts_with("t.conf:1:1: invalid jail name build.*: a jail name is one token"),
+        "{}",
+        parse_err("build.* { vnet; }")
+    );
+    assert!(parse("\"build.*\" { vnet; }", "t.conf").is_ok());
+    assert!(parse("* { vnet; }", "t.conf").is_ok());
 }
 
 #[test]

@@ -489,7 +489,9 @@ impl<'a> Parser<'a> {
                     let (_, next) = self.peek();
                     if next == Tok::Punct('{') {
                         self.advance();
-                        items.push(Item::Jail(self.jail(pos, parts)?));
+                        let mut blocks = Vec::new();
+                        self.jail(pos, parts, raw, None, &mut blocks)?;
+                        items.extend(blocks.into_iter().map(Item::Jail));
                     } else if parts == [Part::Lit(".include".into())] {
                         items.push(Item::Include(self.include(pos)?));
                     } else {
@@ -545,13 +547,47 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn jail(&mut self, pos: Pos, parts: Vec<Part>) -> Result<JailBlock, ConfError> {
+    /// A jail block and, flattened after it, the blocks nested in it. jail(8) (usr.sbin/jail
+    /// jailparse.y, FreeBSD 14: `jail : jail_name '{' conf '}'`) names a nested block
+    /// `<parent>.<child>` and adds it after its parent; it inherits only the wildcard blocks that
+    /// match its name, not its parent's parameters — exactly what a separate `parent.child`
+    /// block gets, so blocks are kept flat. (FreeBSD 13's jail(8) has no nested blocks.)
+    fn jail(
+        &mut self,
+        pos: Pos,
+        parts: Vec<Part>,
+        raw: usize,
+        parent: Option<&str>,
+        out: &mut Vec<JailBlock>,
+    ) -> Result<(), ConfError> {
         let comments = std::mem::take(&mut self.comments);
         let name = match Value::from_parts(parts).as_literal() {
             Some(n) => n,
             None => return Err(self.err(pos, "invalid jail name: variables are not allowed")),
         };
+        // jailparse.y `jail_name : STR`: one token. jaillex.l's unquoted strings exclude '*',
+        // which lexes alone, so `build.* {` is two tokens (a syntax error); "build.*" is one.
+        if raw != 1 {
+            return Err(self.err(
+                pos,
+                format!(
+                    "invalid jail name {name}: a jail name is one token (quote it: \"{name}\")"
+                ),
+            ));
+        }
+        let name = match parent {
+            Some(p) => format!("{p}.{name}"),
+            None => name,
+        };
         super::validate_conf_jail_name(&name).map_err(|m| self.err(pos, m))?;
+        let me = out.len();
+        out.push(JailBlock {
+            comments,
+            name: name.clone(),
+            params: Vec::new(),
+            trailing_comments: Vec::new(),
+            pos,
+        });
         let mut params = Vec::new();
         loop {
             let (ppos, t) = self.peek();
@@ -563,11 +599,11 @@ impl<'a> Parser<'a> {
                 Tok::Punct(';') => self.advance(),
                 Tok::Word { parts, raw } => {
                     self.advance();
-                    let (npos, next) = self.peek();
+                    let (_, next) = self.peek();
                     if next == Tok::Punct('{') {
-                        return Err(
-                            self.err(npos, "syntax error: nested jail blocks are not supported")
-                        );
+                        self.advance();
+                        self.jail(ppos, parts, raw, Some(&name), out)?;
+                        continue;
                     }
                     if parts == [Part::Lit(".include".into())] {
                         return Err(self.err(ppos, ".include is only allowed outside jail blocks"));
@@ -588,13 +624,9 @@ impl<'a> Parser<'a> {
                 }
             }
         }
-        Ok(JailBlock {
-            comments,
-            name,
-            params,
-            trailing_comments: std::mem::take(&mut self.comments),
-            pos,
-        })
+        out[me].params = params;
+        out[me].trailing_comments = std::mem::take(&mut self.comments);
+        Ok(())
     }
 }
 

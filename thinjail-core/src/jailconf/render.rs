@@ -123,9 +123,13 @@ pub fn render_param(p: &Param) -> String {
 }
 
 fn render_jail_name(n: &str) -> String {
-    if n.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_.-:@%^~*".contains(c))
-        && !n.is_empty()
+    // Bare only as one jaillex.l token: an unquoted string of these characters, or `*` alone
+    // ('*' is a token of its own, so `a.*` bare would be two).
+    if n == "*"
+        || (n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-:@%^~".contains(c))
+            && !n.is_empty())
     {
         n.to_string()
     } else {
