@@ -49,7 +49,7 @@ use crate::exec::{
 use crate::host::{
     DatasetProps, FileKind, FsType, Host, HostError, IfKind, JailCommand, JailSpec, Object, OpKind,
 };
-use crate::model::{HostLayout, ModelError, Storage, Template, ThinJail};
+use crate::model::{HostLayout, ModelError, Storage, Template, ThinJail, ThinJailSpec};
 
 /// Errors of [`Runner`] operations.
 #[derive(Debug, thiserror::Error)]
@@ -398,6 +398,88 @@ impl<'h> Runner<'h> {
         Ok(())
     }
 
+    /// `path` as the kernel reports it back — in the mount table (`f_mntonname`) and as a
+    /// jail's `path` — with every symlink followed (vfs_mount.c `vfs_domount` and kern_jail.c
+    /// resolve them with `vn_path_to_global_path`); a missing tail is kept as given. The layout
+    /// is resolved once with this before an operation is lowered, so that every path the
+    /// operation plans and compares is the kernel's: with FreeBSD's own `/home -> usr/home`, a
+    /// layout under `/home` would otherwise find none of its mounts (stop would leave them,
+    /// destroy would remove a mounted clone's tree).
+    pub fn resolve_path(&self, path: &Path) -> PathBuf {
+        let mut todo: std::collections::VecDeque<std::ffi::OsString> = path
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_os_string()),
+                Component::ParentDir => Some("..".into()),
+                _ => None,
+            })
+            .collect();
+        let mut out = PathBuf::from("/");
+        let mut links = 0;
+        while let Some(c) = todo.pop_front() {
+            if c == ".." {
+                out.pop();
+                continue;
+            }
+            let cand = out.join(&c);
+            let target = match std::fs::symlink_metadata(self.real(&cand)) {
+                // MAXSYMLINKS (32): past it the kernel fails with ELOOP; keep the path then.
+                Ok(md) if md.file_type().is_symlink() && links < 32 => {
+                    std::fs::read_link(self.real(&cand)).ok()
+                }
+                _ => None,
+            };
+            let Some(target) = target else {
+                out = cand;
+                continue;
+            };
+            links += 1;
+            if target.is_absolute() {
+                out = PathBuf::from("/");
+            }
+            for t in target.components().rev() {
+                match t {
+                    Component::Normal(n) => todo.push_front(n.to_os_string()),
+                    Component::ParentDir => todo.push_front("..".into()),
+                    _ => {}
+                }
+            }
+        }
+        out
+    }
+
+    /// `layout` with its root resolved (see [`Runner::resolve_path`]).
+    fn resolved_layout(&self, layout: &HostLayout) -> RunResult<HostLayout> {
+        let root = self.resolve_path(layout.root());
+        if root == layout.root() {
+            return Ok(layout.clone());
+        }
+        Ok(HostLayout::new(
+            layout.storage(),
+            layout.pool(),
+            &root.to_string_lossy(),
+        )?)
+    }
+
+    fn resolved_template(&self, t: &Template) -> RunResult<Template> {
+        Ok(Template::new(
+            self.resolved_layout(t.layout())?,
+            t.release().clone(),
+        ))
+    }
+
+    fn resolved_jail(&self, j: &ThinJail) -> RunResult<ThinJail> {
+        let root = self.resolve_path(j.layout().root());
+        if root == j.layout().root() {
+            return Ok(j.clone());
+        }
+        Ok(ThinJailSpec {
+            root: root.to_string_lossy().into_owned(),
+            ..j.spec().clone()
+        }
+        .build()?)
+    }
+
     fn rc_conf(&self) -> PathBuf {
         self.real(Path::new("/etc/rc.conf"))
     }
@@ -428,6 +510,7 @@ impl<'h> Runner<'h> {
         bridge: Option<&str>,
         uplink: Option<&str>,
     ) -> RunResult<Vec<Op>> {
+        let layout = &self.resolved_layout(layout)?;
         if uplink.is_some() && bridge.is_none() {
             return refused("an uplink needs a bridge");
         }
@@ -595,6 +678,7 @@ impl<'h> Runner<'h> {
         archive: &Path,
         manifest: Option<&Path>,
     ) -> RunResult<Vec<Op>> {
+        let t = &self.resolved_template(t)?;
         let layout = t.layout();
         let sk = t.skeleton();
         let storage = layout.storage();
@@ -666,6 +750,7 @@ impl<'h> Runner<'h> {
     /// `skeleton/` (so its `etc`/`var` links resolve), freebsd-update(8) on the template (when
     /// [`Runner::runs_freebsd_update`]), unmount.
     pub fn template_update_ops(&self, t: &Template) -> RunResult<Vec<Op>> {
+        let t = &self.resolved_template(t)?;
         self.require_template(t)?;
         let at = t.dir().join("skeleton");
         if self.is_mounted(&at)? {
@@ -693,6 +778,7 @@ impl<'h> Runner<'h> {
 
     /// The steps of `template destroy` (refused while any jail's clone uses it).
     pub fn template_destroy_ops(&self, t: &Template) -> RunResult<Vec<Op>> {
+        let t = &self.resolved_template(t)?;
         self.require_template(t)?;
         let layout = t.layout();
         let sk = t.skeleton();
@@ -771,6 +857,9 @@ impl<'h> Runner<'h> {
     /// the clone, make the root directory, write the fstab, `/etc/jail.conf` (if absent) and
     /// `/etc/jail.conf.d/<name>.conf`.
     pub fn create_ops(&self, j: &ThinJail) -> RunResult<Vec<Op>> {
+        // The record keeps the settings as given; everything else uses the resolved layout.
+        let record = j.record();
+        let j = &self.resolved_jail(j)?;
         // Values of kernel parameters are checked now (jail.conf gets them too); names are
         // checked by `jail start`, as jail.conf may also carry jail(8)'s own parameters.
         for p in j.params() {
@@ -839,7 +928,7 @@ impl<'h> Runner<'h> {
         });
         ops.push(Op::WriteFile {
             path: j.record_path(),
-            contents: j.record().into_bytes(),
+            contents: record.into_bytes(),
             mode: 0o644,
         });
         Ok(ops)
@@ -912,6 +1001,7 @@ impl<'h> Runner<'h> {
     /// link-local IPv6 gateway is refused before anything changes: the executor cannot give it
     /// the interface scope it needs.
     pub fn start_ops(&self, j: &ThinJail) -> RunResult<Vec<Op>> {
+        let j = &self.resolved_jail(j)?;
         let name = j.name();
         if let Some(info) = self.host.jail_by_name(name)? {
             return refused(format!("jail {name} is already running (jid {})", info.jid));
@@ -1072,6 +1162,7 @@ impl<'h> Runner<'h> {
     /// nullfs mounts unmounted in reverse. Refused when the jail is neither running nor
     /// mounted.
     pub fn stop_ops(&self, j: &ThinJail) -> RunResult<Vec<Op>> {
+        let j = &self.resolved_jail(j)?;
         let name = j.name();
         let running = self.host.jail_by_name(name)?.is_some();
         let dev = j.root().join("dev");
@@ -1127,6 +1218,7 @@ impl<'h> Runner<'h> {
     /// root directory, the clone (unmounted, removed, destroyed) or the skeleton copy. Refused
     /// while the jail runs or anything is mounted under its root.
     pub fn destroy_ops(&self, j: &ThinJail) -> RunResult<Vec<Op>> {
+        let j = &self.resolved_jail(j)?;
         let name = j.name();
         if let Some(info) = self.host.jail_by_name(name)? {
             return refused(format!(

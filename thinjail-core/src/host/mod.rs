@@ -67,6 +67,7 @@ errnos! {
     EADDRNOTAVAIL = 49, "Cannot assign requested address (address not on the interface).";
     ENETUNREACH = 51, "Network is unreachable (gateway not on-link).";
     ETIMEDOUT = 60, "Operation timed out (a jail command outlived its timeout).";
+    ELOOP = 62, "Too many levels of symbolic links.";
     ENAMETOOLONG = 63, "File (or interface, jail, dataset) name too long.";
 }
 

@@ -1310,6 +1310,62 @@ impl SimHost {
         Ok(self.resolve_checked(m, op, path)?.0)
     }
 
+    /// The path as the kernel records it for a mount point, a nullfs source or a jail's root:
+    /// every symlink in it followed (vfs_mount.c `vfs_domount` → `vn_path_to_global_path`
+    /// for `f_mntonname`; kern_jail.c the same for `pr_path`), an absolute link target taken
+    /// from the host's root, at most 32 links (`MAXSYMLINKS`, else ELOOP). A missing tail is
+    /// kept as given.
+    fn kernel_path(&self, m: &Model, op: OpKind, path: &Path) -> HostResult<PathBuf> {
+        let obj = || Object::Path(path.into());
+        if !path.is_absolute() {
+            return Err(em(op, obj(), Errno::EINVAL, "path must be absolute"));
+        }
+        let mut todo: std::collections::VecDeque<std::ffi::OsString> = path
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_os_string()),
+                Component::ParentDir => Some("..".into()),
+                _ => None,
+            })
+            .collect();
+        let mut out = PathBuf::from("/");
+        let mut links = 0;
+        while let Some(c) = todo.pop_front() {
+            if c == ".." {
+                out.pop();
+                continue;
+            }
+            let cand = out.join(&c);
+            let real = self.resolve(m, &cand).0;
+            match fs::symlink_metadata(&real) {
+                Ok(md) if md.file_type().is_symlink() => {
+                    links += 1;
+                    if links > 32 {
+                        return Err(em(
+                            op,
+                            obj(),
+                            Errno::ELOOP,
+                            "too many levels of symbolic links",
+                        ));
+                    }
+                    let target = fs::read_link(&real).map_err(|err| io_err(op, &cand, err))?;
+                    if target.is_absolute() {
+                        out = PathBuf::from("/");
+                    }
+                    for t in target.components().rev() {
+                        match t {
+                            Component::Normal(n) => todo.push_front(n.to_os_string()),
+                            Component::ParentDir => todo.push_front("..".into()),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => out = cand,
+            }
+        }
+        Ok(out)
+    }
+
     /// Like [`SimHost::real`] for writing: EROFS through a read-only mount.
     fn real_w(&self, m: &Model, op: OpKind, path: &Path) -> HostResult<PathBuf> {
         let (real, ro) = self.resolve_checked(m, op, path)?;
@@ -1740,6 +1796,8 @@ impl Host for SimHost {
     fn mount_nullfs(&self, lower: &Path, at: &Path, readonly: bool) -> HostResult<()> {
         let op = OpKind::MountNullfs;
         self.op(op, Object::Path(at.into()), |m| {
+            let lower = &self.kernel_path(m, op, lower)?;
+            let at = &self.kernel_path(m, op, at)?;
             self.need_dir(m, op, lower)?;
             self.need_dir(m, op, at)?;
             m.push_mount(MountInfo {
@@ -1756,6 +1814,7 @@ impl Host for SimHost {
     fn mount_devfs(&self, at: &Path, ruleset: u16) -> HostResult<()> {
         let op = OpKind::MountDevfs;
         self.op(op, Object::Path(at.into()), |m| {
+            let at = &self.kernel_path(m, op, at)?;
             self.need_dir(m, op, at)?;
             // devfs_rule.c devfs_ruleset_use: a missing ruleset is created, empty: nothing is
             // hidden, and the ruleset exists from now on without being loaded.
@@ -1812,6 +1871,7 @@ impl Host for SimHost {
                     (m.zfs_mounted(dataset), Errno::EBUSY, "already mounted"),
                 ],
             )?;
+            let at = &self.kernel_path(m, op, at)?;
             let real = self.real(m, op, at)?;
             let real = if real.exists() {
                 real
@@ -1839,15 +1899,17 @@ impl Host for SimHost {
         let op = OpKind::Unmount;
         let obj = Object::Path(at.into());
         let model = |m: &mut Model| {
+            // unmount(2) looks the path up (namei): a symlinked path finds the mount.
+            let at = &self.kernel_path(m, op, at)?;
             self.real(m, op, at)?;
-            let Some(idx) = m.mounts.iter().rposition(|mt| mt.at == at) else {
+            let Some(idx) = m.mounts.iter().rposition(|mt| &mt.at == at) else {
                 return Err(em(op, obj.clone(), Errno::EINVAL, "not a mount point"));
             };
             // Mounts made later inside it sit on top of it; older ones at deeper paths are
             // covered by it, not on it.
             if m.mounts[idx + 1..]
                 .iter()
-                .any(|mt| mt.at != at && mt.at.starts_with(at))
+                .any(|mt| mt.at != *at && mt.at.starts_with(at))
             {
                 return Err(em(
                     op,
@@ -2064,12 +2126,14 @@ impl Host for SimHost {
             } else {
                 spec.name.clone()
             };
-            let root_mount = m.mount_of(&spec.path).map(|i| m.mount_ids[i]);
+            // kern_jail.c: the jail's path is kept resolved (vn_path_to_global_path).
+            let path = self.kernel_path(m, op, &spec.path)?;
+            let root_mount = m.mount_of(&path).map(|i| m.mount_ids[i]);
             m.jails.insert(
                 jid,
                 SimJail {
                     name,
-                    path: spec.path.clone(),
+                    path,
                     hostname: spec.hostname.clone().unwrap_or_default(),
                     vnet: spec.vnet,
                     devfs_ruleset: spec.devfs_ruleset.unwrap_or(0),
