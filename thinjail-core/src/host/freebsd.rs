@@ -655,6 +655,9 @@ mod sys {
         net: Netif,
         /// The ruleset of each devfs this host mounted (the kernel cannot be asked for it).
         devfs: Mutex<BTreeMap<PathBuf, u16>>,
+        /// Roots of the jails this host removed, and when: their teardown goes on after
+        /// jail_get stops seeing them (see [`FreeBsdHost::unmount`]'s retry).
+        removed: Mutex<Vec<(PathBuf, std::time::Instant)>>,
     }
 
     impl std::fmt::Debug for FreeBsdHost {
@@ -680,6 +683,7 @@ mod sys {
                 zfs,
                 net: Netif::open()?,
                 devfs: Mutex::new(BTreeMap::new()),
+                removed: Mutex::new(Vec::new()),
             })
         }
     }
@@ -731,6 +735,10 @@ mod sys {
 
     /// How long [`FreeBsdHost::jail_remove`] waits for a removed jail to finish dying.
     const DYING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// How long after removing a jail an EBUSY unmount under its root is taken for the
+    /// prison's teardown still running (and retried, for at most [`DYING_WAIT`]).
+    const REMOVED_TEARDOWN: std::time::Duration = std::time::Duration::from_secs(60);
 
     /// Waits (at most `limit`) until jail `jid` is gone even for `JAIL_DYING` lookups.
     ///
@@ -1054,7 +1062,30 @@ mod sys {
             } else {
                 MntFlags::empty()
             };
-            if let Err(e) = nix::mount::unmount(at, flags) {
+            // kern_jail.c prison_deref: a prison leaves allprison (jail_get no longer finds it,
+            // so jail_remove's wait ends) *before* vnet_destroy and vrele(pr_root), which can
+            // take seconds; until then its root keeps the mount it is on busy (EBUSY on FreeBSD
+            // 13.2, in the VM, once in a run). So an EBUSY on a mount that holds the root of a
+            // jail this host just removed is retried for a while.
+            let recently_removed = || {
+                self.removed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .iter()
+                    .any(|(root, t)| root.starts_with(at) && t.elapsed() < REMOVED_TEARDOWN)
+            };
+            let deadline = std::time::Instant::now() + DYING_WAIT;
+            let mut pause = std::time::Duration::from_millis(5);
+            let mut result = nix::mount::unmount(at, flags);
+            while result == Err(nix::errno::Errno::EBUSY)
+                && std::time::Instant::now() < deadline
+                && recently_removed()
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+                result = nix::mount::unmount(at, flags);
+            }
+            if let Err(e) = result {
                 let errno = e as i32;
                 // A removed jail that is still dying keeps its root vnode (kern_jail.c
                 // prison_complete releases it only when the last reference goes): say so.
@@ -1175,8 +1206,14 @@ mod sys {
                 Err(freebsd_jail::Error::NotFound { .. }) => {}
                 Err(e) => return Err(jail_error(op, Object::Jid(jid), &e)),
             }
+            let root = freebsd_jail::get(jid).ok().map(|j| PathBuf::from(j.path));
             freebsd_jail::remove(jid).map_err(|e| jail_error(op, Object::Jid(jid), &e))?;
             wait_until_gone(jid, DYING_WAIT);
+            if let Some(root) = root {
+                let mut r = self.removed.lock().unwrap_or_else(|p| p.into_inner());
+                r.retain(|(_, t)| t.elapsed() < REMOVED_TEARDOWN);
+                r.push((root, std::time::Instant::now()));
+            }
             Ok(())
         }
 
