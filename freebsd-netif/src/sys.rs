@@ -737,7 +737,25 @@ impl ChildSys for RealChild {
 /// The forked child: `child_run` (allocation-free, tested portably) on the real calls, then
 /// `_exit(2)`.
 fn child_main(jid: i32, encoded: &[u8], wfd: RawFd) -> ! {
-    let status = child_run(&mut RealChild { pipe: wfd }, jid, encoded);
+    // jail_attach(2) fails with EPERM while the process holds an open directory descriptor
+    // (kern_descrip.c pwd_chroot_chdir → chroot_refuse_vdir_fds), and a forked child holds a
+    // copy of every descriptor of every thread of the parent (a read_dir or remove_dir_all in
+    // progress elsewhere): seen on FreeBSD 13.2 in the VM as a flaky EPERM when tests ran in
+    // parallel. The child needs none of them: keep the report pipe as fd 3 and close the rest
+    // above stdio. dup2(2) and closefrom(2) are system calls, safe after fork.
+    let mut pipe = wfd;
+    if wfd > 3 {
+        // SAFETY: dup2(2) of our own pipe onto fd 3 (whatever 3 was is closed by it).
+        if unsafe { libc::dup2(wfd, 3) } == 3 {
+            pipe = 3;
+        }
+    }
+    if pipe >= 3 {
+        // SAFETY: closefrom(2) closes every descriptor from pipe + 1 up; nothing of ours is
+        // there (stdio is below, the pipe is `pipe`).
+        unsafe { libc::closefrom(pipe + 1) };
+    }
+    let status = child_run(&mut RealChild { pipe }, jid, encoded);
     // SAFETY: _exit(2) ends the child without running the parent's atexit handlers; the kernel
     // closes the sockets and the pipe.
     unsafe { libc::_exit(status) }

@@ -253,6 +253,10 @@ fn vnet_move_configure_inside_and_take_back() {
     net.move_to_jail(&p.b, jail.0).unwrap();
     assert!(!has(&net, &p.b));
 
+    // A directory descriptor open in the caller (as another thread's read_dir would be): the
+    // forked child inherits it, and jail_attach(2) refuses with EPERM while one is open
+    // (kern_descrip.c pwd_chroot_chdir → chroot_refuse_vdir_fds) unless the child closes it.
+    let held_dir = std::fs::File::open("/").unwrap();
     let mut ops = JailOps::new();
     ops.loopback()
         .up(&p.b)
@@ -260,6 +264,7 @@ fn vnet_move_configure_inside_and_take_back() {
         .default_route("10.232.0.1".parse().unwrap())
         .unwrap();
     net.configure_in_jail(jail.0, &ops).unwrap();
+    drop(held_dir);
 
     // The same address again, inside: nothing happens. (SIOCAIFADDR alone would delete and
     // re-add it, taking the default route with it — in.c in_aifaddr_ioctl/in_ifadown.)
